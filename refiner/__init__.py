@@ -1,0 +1,1 @@
+"""Refiner stage: GAN refiners (SimGAN, CycleGAN, CUT) that make renders look real."""

@@ -1,0 +1,20 @@
+"""`sim2real-render`: Hydra entry point on conf/render.yaml."""
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from sim2real.app import CONF_DIR, guarded, not_implemented
+from sim2real.config import register_configs
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
+@guarded
+def main(cfg: DictConfig) -> None:
+    not_implemented("render")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""What every command's entry point shares: clean one-line errors, resolved config, seeding."""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+import sys
+from typing import Any, Callable
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from sim2real.errors import Sim2RealError
+
+log = logging.getLogger("sim2real")
+
+# The Hydra config tree (conf/ at the project root; the project installs in editable mode).
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
+    """Turn a ``Sim2RealError`` (bad input, bad config) into a one-line error and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(cfg: DictConfig) -> Any:
+        try:
+            return fn(cfg)
+        except Sim2RealError as exc:
+            log.error("%s", exc)
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    return wrapper
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The config as a plain dict with interpolations resolved (for manifests and W&B)."""
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[return-value]
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def not_implemented(stage: str) -> None:
+    print(f"error: the {stage} stage is not implemented yet", file=sys.stderr)
+    raise SystemExit(3)

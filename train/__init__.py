@@ -1,0 +1,1 @@
+"""Detector stage: torchvision detectors trained on sim / refined / real mixes."""
