@@ -1,0 +1,54 @@
+"""Every primary config composes, typed schemas reject bad keys/types, every CLI answers."""
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from sim2real.app import CONF_DIR
+from sim2real.config import register_configs
+
+PRIMARY = ["render", "refine", "train", "pipeline"]
+COMMANDS = {"render": "sim2real-render", "refine": "sim2real-refine", "train": "sim2real-train",
+            "pipeline": "sim2real"}
+
+register_configs()
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_primary_config_composes(name):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name=name)
+    assert "logger" in cfg and "out_dir" in cfg
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_unknown_key_is_refused_naming_it(name):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with pytest.raises((ConfigCompositionException, ConfigKeyError)) as exc:
+            compose(config_name=name, overrides=["not_a_key=1"])
+    assert "not_a_key" in str(exc.value) + str(exc.value.__cause__)
+
+
+def test_wrong_type_is_refused_naming_the_key():
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with pytest.raises((ConfigCompositionException, ValidationError)) as exc:
+            compose(config_name="render", overrides=["num_images=many"])
+    assert "num_images" in str(exc.value) + str(exc.value.__cause__)
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_cli_help_and_cfg_job(cli, name):
+    help_ = cli(COMMANDS[name], "--help")
+    assert help_.returncode == 0, help_.stderr
+    assert "Configuration groups" in help_.stdout
+    job = cli(COMMANDS[name], "--cfg", "job")
+    assert job.returncode == 0, job.stderr
+    assert "out_dir:" in job.stdout
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_cli_unknown_key_fails_before_work(cli, tmp_path, name):
+    res = cli(COMMANDS[name], "not_a_key=1")
+    assert res.returncode != 0
+    assert "not_a_key" in res.stderr + res.stdout
+    assert not any(p.name in ("data", "runs") for p in tmp_path.iterdir())
