@@ -1,19 +1,159 @@
-"""`sim2real`: every stage end to end on conf/pipeline.yaml, then the report."""
+"""`sim2real`: render -> refine -> detect -> report, on conf/pipeline.yaml.
+
+By default every domain is built in: a ``sim`` training set, and a ``proxy_real`` set split into
+an unlabelled part (refiner training; its labels are the real-train pool for the real mixes)
+and a labelled test part (evaluation only), all with disjoint seeds. ``data.real``,
+``data.real_test`` and ``data.real_train`` replace those parts with user data.
+"""
 from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from sim2real.app import CONF_DIR, guarded, not_implemented
+from sim2real import atomic
+from sim2real.app import CONF_DIR, guarded, resolved
 from sim2real.config import register_configs
+from sim2real.dataset import SimDataset, fingerprint
+from sim2real.errors import ConfigError
+from sim2real.mixes import parse_mix
+from sim2real.stages import run_stage
 
+log = logging.getLogger("sim2real.pipeline")
 register_configs()
+
+
+def q(value: object) -> str:
+    """Quote a value for a Hydra override."""
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+class Pipeline:
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+        self.out = Path(cfg.out_dir).resolve()
+        self.state = self.out / ".stages"
+        self.group = cfg.name or f"pipeline-{fingerprint(resolved(cfg))[:8]}"
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []
+        mode = resolved(cfg)["logger"]["mode"]
+        self.logger_overrides = [f"logger.mode={mode}", f"logger.group={q(self.group)}"]
+
+    @contextmanager
+    def timed(self, stage: str):
+        start = time.perf_counter()
+        yield
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 2)
+
+    # -- render -----------------------------------------------------------------------------
+    def render(self, part: str) -> Path:
+        r = self.cfg.render
+        spec = r[part]
+        out = self.out / "data" / part
+        run_stage("render", f"render_{part}", [
+            f"scene={r.scene}", f"reality={spec.reality}", f"num_images={spec.num_images}",
+            f"resolution={r.resolution}", f"seed={spec.seed}", f"workers={r.workers}",
+            f"out_dir={q(out)}", f"name={part}", *self.logger_overrides, *r.overrides,
+        ], state_dir=self.state)
+        return out
+
+    def build_data(self) -> dict[str, Path | None]:
+        from sim2real.importing import import_labelled, import_unlabelled
+
+        d, res = self.cfg.data, self.cfg.render.resolution
+        paths: dict[str, Path | None] = {"sim": self.render("sim")}
+        classes = SimDataset(paths["sim"]).classes
+        if d.real:
+            paths["real"] = import_unlabelled(d.real, self.out / "data" / "real_photos", resolution=res)
+        else:
+            paths["real"] = self.render("real")
+        if d.real_test:
+            paths["real_test"] = import_labelled(d.real_test, self.out / "data" / "real_test_imported",
+                                                 resolution=res, classes=classes, class_map=d.class_map).root
+        elif d.real:
+            paths["real_test"] = None
+            self.notes.append("no data.real_test given: detectors are not scored")
+        else:
+            paths["real_test"] = self.render("real_test")
+        if d.real_train:
+            paths["real_train"] = import_labelled(d.real_train, self.out / "data" / "real_train_imported",
+                                                  resolution=res, classes=classes, class_map=d.class_map).root
+        else:
+            paths["real_train"] = None if d.real else paths["real"]
+            if d.real:
+                self.notes.append("no data.real_train given: mixes with real data are left out")
+        return paths
+
+    # -- refine -----------------------------------------------------------------------------
+    def refine(self, paths: dict) -> dict:
+        out = self.out / "data" / "refined"
+        return run_stage("refine", "refine", [
+            f"data.sim={q(paths['sim'])}", f"data.real={q(paths['real'])}", f"out_dir={q(out)}",
+            f"seed={self.cfg.seed}", *self.logger_overrides, *self.cfg.refine.overrides,
+        ], state_dir=self.state)
+
+    # -- train ------------------------------------------------------------------------------
+    def train(self, paths: dict, refined_dir: Path) -> dict[str, dict]:
+        if paths["real_test"] is None:
+            return {}
+        sources = {"sim": paths["sim"], "refined": refined_dir}
+        results = {}
+        for name in self.cfg.train.mixes:
+            mix = parse_mix(name)
+            if mix.needs_real and paths["real_train"] is None:
+                self.notes.append(f"mix {name!r} left out: it needs data.real_train")
+                continue
+            train = ",".join(q(sources[s]) for s in mix.synthetic)
+            overrides = [
+                f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
+                f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
+            ]
+            if mix.needs_real:
+                overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
+            results[name] = run_stage("train", f"train_{name}", [
+                *overrides, *self.logger_overrides, *self.cfg.train.overrides], state_dir=self.state)
+        return results
+
+    # -- all --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        from sim2real.report import collect_metrics, write_report
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        for mix in self.cfg.train.mixes:
+            parse_mix(mix)  # fail on a bad mix name before any work
+        with self.timed("render"):
+            paths = self.build_data()
+        with self.timed("refine"):
+            refine = self.refine(paths)
+        refined_dir = Path(refine["out_dir"])
+        with self.timed("train"):
+            detectors = self.train(paths, refined_dir)
+        with self.timed("report"):
+            metrics = collect_metrics(refine, detectors, self.timings)
+            write_report(self, paths, refined_dir, refine, detectors, metrics)
+        metrics["timing_s.report"] = self.timings["report"]
+        atomic.write_json(self.out / "metrics.json", metrics, indent=2)
+        for note in self.notes:
+            log.warning("%s", note)
+        log.info("report: %s", self.out / "report.html")
+        return {"out_dir": str(self.out), "metrics": metrics, "notes": self.notes}
+
+
+def run(cfg: DictConfig) -> dict:
+    if cfg.data.real_train and not cfg.data.real and not cfg.data.real_test:
+        raise ConfigError("data.real_train without data.real or data.real_test: give the real photos too")
+    return Pipeline(cfg).run()
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="pipeline")
 @guarded
 def main(cfg: DictConfig) -> None:
-    not_implemented("pipeline")
+    run(cfg)
 
 
 if __name__ == "__main__":

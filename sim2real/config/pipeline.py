@@ -9,15 +9,60 @@ from sim2real.config.common import LoggerConfig
 
 @dataclass
 class PipelineDataConfig:
-    real: Optional[str] = None
-    real_test: Optional[str] = None
-    real_train: Optional[str] = None
+    """User data replacing the proxy-real domain (any supported format, see README)."""
+
+    real: Optional[str] = None  # unlabelled photos for the refiner
+    real_test: Optional[str] = None  # labelled test set: evaluation only
+    real_train: Optional[str] = None  # labelled real training pool for the real mixes
     class_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RenderPart:
+    num_images: int = 100
+    seed: int = 0
+    reality: str = "sim"
+
+
+@dataclass
+class PipelineRenderConfig:
+    scene: str = "primitives"
+    resolution: int = 128
+    workers: int = 2
+    sim: RenderPart = field(default_factory=lambda: RenderPart(400, 0, "sim"))
+    # Proxy-real part seen (without labels) by the refiner; its labels are the real-train pool.
+    real: RenderPart = field(default_factory=lambda: RenderPart(300, 100_000, "proxy_real"))
+    # Proxy-real labelled test split: evaluation only.
+    real_test: RenderPart = field(default_factory=lambda: RenderPart(150, 200_000, "proxy_real"))
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PipelineRefineConfig:
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PipelineTrainConfig:
+    mixes: list[str] = field(default_factory=lambda: [
+        "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportConfig:
+    samples: int = 6  # images per domain in the sample grid
+    tsne_per_domain: int = 120
 
 
 @dataclass
 class PipelineConfig:
     data: PipelineDataConfig = field(default_factory=PipelineDataConfig)
+    render: PipelineRenderConfig = field(default_factory=PipelineRenderConfig)
+    refine: PipelineRefineConfig = field(default_factory=PipelineRefineConfig)
+    train: PipelineTrainConfig = field(default_factory=PipelineTrainConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     out_dir: str = "runs/pipeline"
     seed: int = 0
+    name: Optional[str] = None

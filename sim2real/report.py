@@ -1,0 +1,169 @@
+"""The pipeline's outputs a person reads: ``metrics.json`` and a self-contained ``report.html``."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+from sim2real import atomic
+from sim2real.dataset import SimDataset
+from sim2real.images import list_images, read_rgb
+from sim2real.readers import load_unlabelled
+from sim2real.mixes import parse_mix
+
+if TYPE_CHECKING:
+    from sim2real.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+def collect_metrics(refine: Mapping, detectors: Mapping[str, Mapping], timings: Mapping[str, float]) -> dict:
+    """Flat ``metrics.json``: detector.<mix>.<metric>, realism.*, labels.*, timing_s.<stage>."""
+    metrics: dict[str, float] = {}
+    for mix, result in detectors.items():
+        for key, value in result.get("metrics", {}).items():
+            if key.startswith("test/") and isinstance(value, (int, float)):
+                metrics[f"detector.{mix}.{key[len('test/'):]}"] = float(value)
+    for key, value in refine.get("metrics", {}).items():
+        if isinstance(value, (int, float)):
+            metrics[key] = float(value)
+    for stage, seconds in timings.items():
+        metrics[f"timing_s.{stage}"] = float(seconds)
+    return metrics
+
+
+def _png_data_uri(img: np.ndarray | Image.Image | Path) -> str:
+    if isinstance(img, Path):
+        data = img.read_bytes()
+    else:
+        buf = io.BytesIO()
+        (img if isinstance(img, Image.Image) else Image.fromarray(img)).save(buf, format="PNG")
+        data = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def sample_grid(rows: Mapping[str, Sequence[Path]], *, scale: int = 2) -> np.ndarray:
+    """One row per domain, the same number of images in each; gaps between tiles."""
+    tiles = []
+    for paths in rows.values():
+        imgs = [read_rgb(p) for p in paths]
+        h, w = imgs[0].shape[:2]
+        pad = np.full((h, 4, 3), 255, np.uint8)
+        row = np.concatenate([x for im in imgs for x in (im, pad)][:-1], axis=1)
+        tiles += [row, np.full((4, row.shape[1], 3), 255, np.uint8)]
+    grid = np.concatenate(tiles[:-1], axis=0)
+    return np.asarray(Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST))
+
+
+def real_fraction_figure(metrics: Mapping[str, float], out_png: Path, key: str = "map50") -> Path | None:
+    """mAP against the fraction of real data, one line per synthetic source (plus real only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines: dict[str, list[tuple[float, float]]] = {}
+    for name in {k.split(".")[1] for k in metrics if k.startswith("detector.")}:
+        value = metrics.get(f"detector.{name}.{key}")
+        if value is None:
+            continue
+        mix = parse_mix(name)
+        family = "+".join(mix.synthetic) + " + real" if mix.synthetic else "real only"
+        lines.setdefault(family, []).append((mix.real_fraction, value))
+    if not lines:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=110)
+    for family, pts in sorted(lines.items()):
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=family)
+    ax.set_xlabel("fraction of the labelled real training pool")
+    ax.set_ylabel(f"{key} on the real test split")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(v: object) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def slice_rows(detectors: Mapping[str, Mapping]) -> tuple[list[str], list[list[object]]]:
+    """Slice metrics of every mix as one table: rows are slices, columns are mixes (mAP50)."""
+    per_mix: dict[str, dict[str, float]] = {}
+    for mix, result in detectors.items():
+        for key, value in result.get("metrics", {}).items():
+            if key.startswith("test/slice/") and key.endswith("/map50") and isinstance(value, (int, float)):
+                per_mix.setdefault(mix, {})[key[len("test/slice/"):-len("/map50")]] = float(value)
+    mixes = list(per_mix)
+    slices = sorted({s for m in per_mix.values() for s in m})
+    return ["slice", *mixes], [[s, *[per_mix[m].get(s, "-") for m in mixes]] for s in slices]
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+td:first-child,th:first-child{text-align:left}img{max-width:100%}h2{margin-top:1.6em}.note{color:#a40}"""
+
+
+def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Mapping,
+                 detectors: Mapping[str, Mapping], metrics: dict) -> Path:
+    from sim2real.gap import tsne_plot
+
+    out, rcfg = pipe.out, pipe.cfg.report
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    sim = SimDataset(paths["sim"])
+    n = min(rcfg.samples, len(sim))
+    idx = np.linspace(0, len(sim) - 1, n).astype(int)
+    real_paths = load_unlabelled(paths["real"])
+    rows = {"sim": [sim.records[i].image_path for i in idx],
+            "refined": [refined_dir / "images" / sim.records[i].image_path.name for i in idx],
+            "real": [real_paths[i] for i in np.linspace(0, len(real_paths) - 1, n).astype(int)]}
+    grid = sample_grid(rows)
+    Image.fromarray(grid).save(figures / "samples.png")
+    tsne = tsne_plot({"sim": [r.image_path for r in sim.records],
+                      "refined": list_images(refined_dir / "images"), "real": real_paths},
+                     figures / "tsne.png", per_domain=rcfg.tsne_per_domain, seed=pipe.cfg.seed,
+                     title="t-SNE of random ResNet-18 features")
+    fraction_png = real_fraction_figure(metrics, figures / "real_fraction.png")
+
+    parts = [f"<h1>sim2real report: {html.escape(pipe.group)}</h1>"]
+    parts += [f"<p class='note'>{html.escape(note)}</p>" for note in pipe.notes]
+    parts.append("<h2>Samples: sim | refined | real</h2>")
+    parts.append(f"<img alt='samples' src='{_png_data_uri(grid)}'>")
+    det_rows = [[mix, metrics.get(f"detector.{mix}.map50", "-"), metrics.get(f"detector.{mix}.map", "-"),
+                 metrics.get(f"detector.{mix}.map75", "-")] for mix in detectors]
+    parts.append("<h2>Detectors on the real test split</h2>")
+    parts.append(_table(["training mix", "mAP50", "mAP", "mAP75"], det_rows) if det_rows else
+                 "<p>No detector was scored (no labelled real test set).</p>")
+    if fraction_png:
+        parts.append(f"<img alt='real fraction' src='{_png_data_uri(fraction_png)}'>")
+    header, srows = slice_rows(detectors)
+    if srows:
+        parts.append("<h2>mAP50 per slice of the scene parameters</h2>" + _table(header, srows))
+    gap = [[k, v] for k, v in metrics.items() if k.startswith(("realism.", "labels."))]
+    parts.append("<h2>Gap diagnostics</h2><p>Classifier two-sample test: balanced accuracy of a small "
+                 "CNN telling real from the other domain on held-out images (0.5 = indistinguishable). "
+                 "Label preservation: a frozen task network's mask IoU on refined images relative to "
+                 "sim images (1.0 = labels fully kept).</p>" + _table(["metric", "value"], gap))
+    parts.append(f"<img alt='t-SNE' src='{_png_data_uri(tsne)}'>")
+    timing = [[k[len("timing_s."):], v] for k, v in metrics.items() if k.startswith("timing_s.")]
+    parts.append("<h2>Timings (seconds)</h2>" + _table(["stage", "seconds"], timing))
+    doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>sim2real report</title>"
+           f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
+    path = out / "report.html"
+    atomic.write_text(path, doc)
+    return path

@@ -1,0 +1,50 @@
+"""Running one stage from the pipeline: compose its config, reuse a finished result, or run it.
+
+Each stage is composed from its own primary config (``render``, ``refine``, ``train``) with
+overrides, exactly as its command would be, so the pipeline never holds a second copy of a
+stage's defaults. A stage whose composed config matches a recorded finished run is reused.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Sequence
+
+from hydra import compose
+
+from sim2real import atomic
+from sim2real.app import resolved
+from sim2real.dataset import fingerprint
+
+log = logging.getLogger(__name__)
+
+# stage -> (primary config, module whose run(cfg) does the work)
+STAGES = {"render": ("render", "render.run"), "refine": ("refine", "refiner.run"), "train": ("train", "train.run")}
+
+
+def stage_key(cfg_dict: dict) -> str:
+    """What decides reuse: the composed config minus tracking and parallelism knobs."""
+    ignore = {"logger", "workers", "shard"}
+    return fingerprint({k: v for k, v in cfg_dict.items() if k not in ignore})
+
+
+def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Path) -> dict:
+    """Run ``stage`` with ``overrides`` (or reuse its recorded result); returns its result dict."""
+    config_name, module = STAGES[stage]
+    cfg = compose(config_name=config_name, overrides=list(overrides))
+    key = stage_key(resolved(cfg))
+    marker = Path(state_dir) / f"{label}.json"
+    if marker.is_file():
+        done = json.loads(marker.read_text())
+        if done.get("key") == key:
+            log.info("%s: reusing the finished result (%s)", label, marker)
+            return {**done["result"], "reused": True}
+    log.info("%s: sim2real-%s %s", label, config_name, " ".join(overrides))
+    start = time.perf_counter()
+    result = importlib.import_module(module).run(cfg)
+    result = {**(result or {}), "seconds": round(time.perf_counter() - start, 2)}
+    atomic.write_json(marker, {"key": key, "overrides": list(overrides), "result": result}, indent=2)
+    return {**result, "reused": False}
