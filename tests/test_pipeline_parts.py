@@ -1,0 +1,54 @@
+"""Pipeline pieces that need no stage: mix names, metrics collection, figures, the sample grid."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from sim2real.errors import ConfigError
+from sim2real.mixes import parse_mix
+from sim2real.report import collect_metrics, real_fraction_figure, sample_grid, slice_rows
+
+
+def test_mix_names():
+    assert parse_mix("refined+real10").synthetic == ("refined",)
+    assert parse_mix("refined+real10").real_fraction == pytest.approx(0.1)
+    assert parse_mix("real100").synthetic == () and parse_mix("real100").real_fraction == 1.0
+    assert parse_mix("sim").real_fraction == 0 and not parse_mix("sim").needs_real
+    for bad in ("simm", "real0", "real150", "sim+photos"):
+        with pytest.raises(ConfigError, match="train.mixes"):
+            parse_mix(bad)
+
+
+def test_collect_metrics_flattens_stage_results():
+    detectors = {"sim": {"metrics": {"test/map50": 0.2, "test/map": 0.1, "val/map50": 0.9}},
+                 "real10": {"metrics": {"test/map50": 0.4, "test/map": 0.2}}}
+    refine = {"metrics": {"realism.c2st.sim": 0.9, "realism.c2st.refined": 0.7, "labels.preservation": 0.97}}
+    m = collect_metrics(refine, detectors, {"render": 12.5})
+    assert m["detector.sim.map50"] == 0.2 and m["detector.real10.map"] == 0.2
+    assert "detector.sim.val/map50" not in m and m["timing_s.render"] == 12.5
+    assert m["labels.preservation"] == 0.97
+
+
+def test_real_fraction_figure_draws_one_line_per_family(tmp_path):
+    metrics = {"detector.sim.map50": 0.2, "detector.sim+real10.map50": 0.35, "detector.real10.map50": 0.3,
+               "detector.real100.map50": 0.6}
+    png = real_fraction_figure(metrics, tmp_path / "f.png")
+    assert png is not None and Image.open(png).size[0] > 300
+    assert real_fraction_figure({}, tmp_path / "g.png") is None
+
+
+def test_sample_grid_shape(tmp_path):
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(np.full((8, 10, 3), 40 * i, np.uint8)).save(p)
+        paths.append(p)
+    grid = sample_grid({"sim": paths, "real": paths}, scale=1)
+    assert grid.shape == (8 * 2 + 4, 10 * 3 + 4 * 2, 3)
+
+
+def test_slice_rows_table():
+    detectors = {"sim": {"metrics": {"test/slice/lighting.kind=hdri/map50": 0.5, "test/slice/size=small/map50": 0.1}},
+                 "refined": {"metrics": {"test/slice/lighting.kind=hdri/map50": 0.6}}}
+    header, rows = slice_rows(detectors)
+    assert header == ["slice", "sim", "refined"]
+    assert rows == [["lighting.kind=hdri", 0.5, 0.6], ["size=small", 0.1, "-"]]
