@@ -1,9 +1,16 @@
-"""Schema of ``conf/refine.yaml`` (sim2real-refine)."""
+"""Schema of ``conf/refine.yaml`` (sim2real-refine) and of every ``conf/refiner/*`` option.
+
+Each refiner option (``conf/refiner/<name>.yaml``) starts its defaults with ``<name>_schema``
+(stored in the ``refiner`` group below), so a wrong key or type under ``refiner.`` fails at
+composition, naming the key. Network sizes come from ``preset`` (``small`` for the CPU
+pipeline, ``paper`` for the published sizes); any explicit ``net.*`` value wins over it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from sim2real.config.common import LoggerConfig, TrainerConfig
@@ -13,9 +20,142 @@ from sim2real.config.common import LoggerConfig, TrainerConfig
 class RefineDataConfig:
     sim: str = "data/sim"
     real: str = "data/real"
-    crop: int = 64
+    crop: int = 64  # training crop side; application is fully convolutional at full size
     batch_size: int = 1
     num_workers: int = 0
+    max_real: Optional[int] = None  # cap on real images read into memory (None: all)
+    match_scale: bool = True  # resize real photos so their shorter side matches the sim images
+    grayscale: bool = False  # read sim and real as grey (3 equal channels): for greyscale photos
+
+
+@dataclass
+class RegionLoss:
+    """Weights of one image region (foreground = sim instance masks, background = the rest)."""
+
+    adv: float = 1.0  # adversarial term on refined patches of this region
+    reg: float = 0.0  # self-regularisation L1 to the sim input on this region's pixels
+
+
+@dataclass
+class LossConfig:
+    fg: RegionLoss = field(default_factory=lambda: RegionLoss(adv=1.0, reg=0.5))
+    bg: RegionLoss = field(default_factory=lambda: RegionLoss(adv=1.0, reg=1.0))
+    label: float = 1.0  # label consistency through the frozen task network (0 = off)
+    # model specific (ignored where a model has no such term)
+    cycle: float = 10.0  # cyclegan
+    identity: float = 0.0  # cyclegan (relative to cycle, as in the paper's lambda_identity)
+    nce: float = 1.0  # cut / fastcut
+    nce_idt: bool = True  # cut: PatchNCE on the real side too (identity); fastcut: false
+
+
+@dataclass
+class NetConfig:
+    """Explicit sizes; ``None`` takes the preset's value (see refiner/presets.py)."""
+
+    ngf: Optional[int] = None  # generator width
+    n_blocks: Optional[int] = None  # generator ResNet blocks
+    n_down: Optional[int] = None  # generator downsamplings (0 = SimGAN style, no striding)
+    ndf: Optional[int] = None  # discriminator width
+    n_layers_d: Optional[int] = None  # PatchGAN depth (receptive field 16/34/70 for 1/2/3)
+    norm: Optional[str] = None  # instance | batch | none
+    residual: bool = True  # generator predicts a change added to its input (starts as identity)
+
+
+@dataclass
+class DiffAugConfig:
+    """DiffAugment (Zhao et al. 2020) on kornia, applied to every image the discriminator sees."""
+
+    enabled: bool = True
+    policy: list[str] = field(default_factory=lambda: ["color", "translation", "cutout"])
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = 0.5  # fraction of max_steps after which lr decays linearly to 0 (1 = never)
+
+
+@dataclass
+class TaskNetConfig:
+    """The small frozen segmenter behind label consistency and the label-preservation score."""
+
+    enabled: bool = True
+    width: int = 16
+    steps: int = 300
+    lr: float = 3e-3
+    batch_size: int = 8
+    crop: int = 64
+    photometric_aug: bool = True  # so the score measures geometry rather than style
+
+
+@dataclass
+class C2STConfig:
+    """Classifier two-sample test settings (refiner/metrics.py)."""
+
+    size: int = 64
+    epochs: int = 8
+    width: int = 16
+    folds: int = 2
+    max_images: int = 400
+
+
+@dataclass
+class MetricsConfig:
+    c2st: C2STConfig = field(default_factory=C2STConfig)
+    kid_weights: Optional[str] = None  # local Inception (pt_inception FID) weights file; KID only then
+
+
+@dataclass
+class RefinerConfig:
+    name: str = MISSING
+    preset: str = "small"  # small | paper
+    net: NetConfig = field(default_factory=NetConfig)
+    gan_mode: str = "lsgan"  # lsgan | hinge | vanilla
+    spectral_norm: bool = False
+    r1_gamma: float = 0.0  # R1 penalty weight on real images (0 = off)
+    r1_every: int = 4  # lazy R1: every N discriminator steps, scaled by N
+    diffaug: DiffAugConfig = field(default_factory=DiffAugConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    task_net: TaskNetConfig = field(default_factory=TaskNetConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    pool_size: int = 50  # image pool / history buffer of refined images for the discriminator
+    max_loss: float = 1e4  # a loss above this (or NaN) stops training: "exploding"
+    checkpoint_every_n_steps: int = 200
+    apply_batch_size: int = 8
+
+
+@dataclass
+class SimGANConfig(RefinerConfig):
+    name: str = "simgan"
+    reg_space: str = "pixel"  # pixel | feature (mean-pooled colour, Shrivastava sec. 3.1)
+    pretrain_g_steps: int = 50
+    pretrain_d_steps: int = 20
+    history_fraction: float = 0.5  # share of each discriminator fake batch drawn from history
+
+
+@dataclass
+class CycleGANConfig(RefinerConfig):
+    name: str = "cyclegan"
+
+
+@dataclass
+class CUTConfig(RefinerConfig):
+    name: str = "cut"
+    nce_layers: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])  # generator taps: 0 = input, k = after stage k
+    num_patches: int = 128
+    nce_t: float = 0.07
+    flip_equivariance: bool = False
+
+
+@dataclass
+class FastCUTConfig(CUTConfig):
+    name: str = "fastcut"
+    flip_equivariance: bool = True
+    loss: LossConfig = field(default_factory=lambda: LossConfig(nce=10.0, nce_idt=False))
 
 
 @dataclass
@@ -25,6 +165,26 @@ class RefineConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     out_dir: str = "data/refined"
-    ckpt_path: Optional[str] = None
+    work_dir: Optional[str] = None  # checkpoints, task net, metrics.json; default <out_dir>_refiner
+    ckpt_path: Optional[str] = None  # a .ckpt path, or "last" (<work_dir>/checkpoints/last.ckpt)
     seed: int = 0
     overwrite: bool = False
+    train: bool = True  # false: only apply (needs ckpt_path)
+    evaluate: bool = True  # c2st + label preservation after applying
+
+
+REFINER_SCHEMAS: dict[str, type] = {
+    "simgan": SimGANConfig,
+    "cyclegan": CycleGANConfig,
+    "cut": CUTConfig,
+    "fastcut": FastCUTConfig,
+}
+
+
+def _store_refiner_schemas() -> None:
+    cs = ConfigStore.instance()
+    for name, node in REFINER_SCHEMAS.items():
+        cs.store(group="refiner", name=f"{name}_schema", node=node)
+
+
+_store_refiner_schemas()

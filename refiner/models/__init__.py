@@ -1,0 +1,7 @@
+"""Refiner models; importing this package registers them (see refiner.registry)."""
+from refiner.models.base import Phase, Refiner
+from refiner.models.cut import CUT, FastCUT
+from refiner.models.cyclegan import CycleGAN
+from refiner.models.simgan import SimGAN
+
+__all__ = ["CUT", "CycleGAN", "FastCUT", "Phase", "Refiner", "SimGAN"]

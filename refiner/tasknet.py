@@ -1,0 +1,109 @@
+"""The small task network behind label consistency and the label-preservation score.
+
+A two-scale U-Net-like segmenter trained on the sim images and their instance masks (one
+class per object category, 0 = background), then frozen. Photometric augmentation during its
+training makes it judge shape rather than style, so a refined image that keeps every object
+where it was scores as well as its sim source.
+"""
+from __future__ import annotations
+
+import logging
+
+import kornia.augmentation as K
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True))
+
+
+class TinySegmenter(nn.Module):
+    """Fully convolutional; input NCHW in [-1, 1], output class logits at input resolution."""
+
+    def __init__(self, num_classes: int, width: int = 16) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.enc1 = _block(3, width)
+        self.enc2 = _block(width, width * 2)
+        self.enc3 = _block(width * 2, width * 2)
+        self.dec2 = _block(width * 4, width * 2)
+        self.dec1 = _block(width * 3, width)
+        self.head = nn.Conv2d(width, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        e1 = self.enc1(x)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        e3 = self.enc3(F.max_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0), e2], 1))
+        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], 1))
+        return self.head(d1)[..., :h, :w]
+
+
+def photometric(width: float = 1.0) -> nn.Module:
+    return nn.Sequential(
+        K.ColorJitter(0.3, 0.3, 0.4, 0.05, p=0.9),
+        K.RandomGaussianBlur((5, 5), (0.1, 1.5), p=0.5),
+        K.RandomGaussianNoise(std=0.04, p=0.5),
+    )
+
+
+def train_task_net(images: list[np.ndarray], semantic: list[np.ndarray], num_classes: int, *,
+                   width: int = 16, steps: int = 300, lr: float = 3e-3, batch_size: int = 8, crop: int = 64,
+                   augment: bool = True, seed: int = 0) -> TinySegmenter:
+    """Train on random crops of the sim set; returns the network frozen in eval mode."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = TinySegmenter(num_classes, width)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, steps))
+    aug = photometric() if augment else nn.Identity()
+    net.train()
+    loss = torch.zeros(())
+    for step in range(steps):
+        xs, ys = [], []
+        for _ in range(batch_size):
+            i = int(torch.randint(len(images), (1,), generator=gen))
+            img, sem = images[i], semantic[i]
+            h, w = sem.shape
+            c = min(crop, h, w)
+            y0 = int(torch.randint(h - c + 1, (1,), generator=gen))
+            x0 = int(torch.randint(w - c + 1, (1,), generator=gen))
+            xs.append(torch.from_numpy(np.ascontiguousarray(img[y0:y0 + c, x0:x0 + c])).permute(2, 0, 1))
+            ys.append(torch.from_numpy(sem[y0:y0 + c, x0:x0 + c].astype(np.int64)))
+        x = torch.stack(xs).float() / 255.0
+        with torch.no_grad():
+            x = aug(x)
+        logits = net(x * 2 - 1)
+        loss = F.cross_entropy(logits, torch.stack(ys))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    log.info("task net trained: %d steps, final loss %.3f", steps, float(loss))
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def confusion(net: nn.Module, x: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Per-class (intersection, union) counts of the net's masks against the ground truth."""
+    with torch.inference_mode():
+        pred = net(x).argmax(1)
+    inter = torch.zeros(num_classes, dtype=torch.float64)
+    union = torch.zeros(num_classes, dtype=torch.float64)
+    for c in range(1, num_classes):  # background excluded: objects are what labels describe
+        p, t = pred == c, target == c
+        inter[c] += (p & t).sum().item()
+        union[c] += (p | t).sum().item()
+    return torch.stack([inter, union])
