@@ -1,10 +1,10 @@
-"""`sim2real-render`: Hydra entry point on conf/render.yaml."""
+"""`sim2real-render`: Hydra entry point on conf/render.yaml (the work is in render.run)."""
 from __future__ import annotations
 
 import hydra
 from omegaconf import DictConfig
 
-from sim2real.app import CONF_DIR, guarded, not_implemented
+from sim2real.app import CONF_DIR, guarded
 from sim2real.config import register_configs
 
 register_configs()
@@ -12,8 +12,10 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
 @guarded
-def main(cfg: DictConfig) -> None:
-    not_implemented("render")
+def main(cfg: DictConfig) -> dict:
+    from render.run import run
+
+    return run(cfg)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+"""One render process: builds the Blender scene once, then renders and writes images by index.
+
+Runs inside a worker process (render/workers.py) or, with ``workers=0``, in the caller.
+Everything an image shows comes from ``sample_image(cfg, index)``, so the same index gives
+the same pixels and labels in whichever process, shard or resume renders it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from render import camera_model
+from render.colour import to_display
+from render.sampling import image_rng, sample_image, target_classes
+from render.scenes import get_scene
+from sim2real.config.render import RenderConfig
+from sim2real.dataset import DatasetWriter
+from sim2real.masks import annotations_from_ids
+
+log = logging.getLogger(__name__)
+
+PURGE_EVERY = 50
+
+
+def to_config(cfg) -> RenderConfig:
+    """A typed RenderConfig from a DictConfig or a plain dict (what crosses process bounds)."""
+    if isinstance(cfg, RenderConfig):
+        return cfg
+    if not OmegaConf.is_config(cfg):
+        cfg = OmegaConf.merge(OmegaConf.structured(RenderConfig), cfg)
+    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+
+
+@dataclass
+class Timing:
+    index: int
+    render_s: float
+    total_s: float
+
+
+class Renderer:
+    def __init__(self, cfg, writer_args: dict) -> None:
+        from render.blender.assets import load_asset
+        from render.blender.stage import Stage, reset_blender
+
+        self.cfg = cfg = to_config(cfg)
+        kind = get_scene(cfg.scene.name)
+        reset_blender()
+        builtin = kind.target_meshes()
+        targets = {c: builtin[c] for c in cfg.scene.classes if cfg.scene.include_builtin and c in builtin}
+        for a in cfg.scene.assets:
+            targets[a.class_name] = load_asset(a)
+        missing = [c for c in target_classes(cfg.scene) if c not in targets]
+        if missing:
+            from sim2real.errors import ConfigError
+            raise ConfigError(f"scene.classes: {missing} not known to scene {kind.name!r} (has {sorted(builtin)})")
+        self.kind = kind
+        self.stage = Stage(cfg, targets, kind.distractor_meshes())
+        self.writer = DatasetWriter(Path(cfg.out_dir), **writer_args)
+        self.category_of = self.writer.category_ids
+        self.count = 0
+
+    def render_one(self, index: int) -> Timing:
+        t0 = time.perf_counter()
+        cfg = self.cfg
+        meta, geometry = sample_image(cfg, index, self.kind, self.stage.catalog)
+        self.stage.apply(meta, geometry)
+        linear, ids, depth, render_s = self.stage.render()
+        if cfg.reality.camera_model.enabled:
+            params = camera_model.sample_params(image_rng(meta["seed"], 1), cfg.reality.camera_model)
+            image = camera_model.apply(linear, params)
+            meta["camera_model"] = params
+        else:
+            image = to_display(linear, cfg.reality.view_transform)
+        cat = {o["instance_id"]: self.category_of[o["class"]] for o in meta["objects"]}
+        anns = annotations_from_ids(ids, cat, min_area=cfg.min_visible_px)
+        visible = {a["instance_id"] for a in anns}
+        for o in meta["objects"]:
+            o["visible"] = o["instance_id"] in visible
+        meta["num_visible"] = len(visible)
+        self.writer.add(index, image=image, mask=ids, annotations=anns, meta=meta,
+                        depth=depth if cfg.save_depth else None)
+        self.count += 1
+        if self.count % PURGE_EVERY == 0:
+            self.stage.purge()
+        return Timing(index, render_s, time.perf_counter() - t0)
+
+    def close(self) -> None:
+        self.stage.close()
+
+
+def rss_mb() -> float:
+    """Resident memory of this process in MiB (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+def silence_blender_stdout() -> None:
+    """Blender prints a line per render on fd 1; workers talk over a queue, so drop it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+

@@ -1,0 +1,149 @@
+"""In-process API of the render stage: ``run(cfg) -> dict`` (the CLI and the pipeline call it).
+
+Plans the indices of this shard, skips those already written (resume), renders the rest in
+``workers`` spawned processes (render/workers.py) and finalises the dataset. Finalising
+holds a file lock, so with several shards the last one to finish marks the set complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+from omegaconf import OmegaConf
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from render.renderer import to_config
+from render.sampling import target_classes
+from render.validate import check_config, shard_range
+from sim2real.dataset import DatasetWriter
+
+log = logging.getLogger("sim2real.render")
+
+# Keys that say how to run, not what to render: a shard, a resume or more workers share a dataset.
+RUN_ONLY_KEYS = ("workers", "threads", "shard", "out_dir", "overwrite", "recycle_every", "watchdog_s",
+                 "progress", "logger", "name")
+
+
+def plain_config(cfg) -> dict:
+    if OmegaConf.is_config(cfg):
+        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    return OmegaConf.to_container(OmegaConf.structured(to_config(cfg)), resolve=True)  # type: ignore[return-value]
+
+
+def writer_args(cfg, config: dict) -> dict:
+    key = {k: v for k, v in config.items() if k not in RUN_ONLY_KEYS}
+    return {"name": cfg.name or Path(cfg.out_dir).name, "kind": "sim", "classes": target_classes(cfg.scene),
+            "num_images": cfg.num_images, "config": config, "seed": cfg.seed, "resume_key": key}
+
+
+@contextlib.contextmanager
+def dataset_lock(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]render"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.2f} img/s"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), disable=not enabled, transient=False,
+    )
+
+
+def run(cfg) -> dict:
+    """Render (the missing part of) this shard of the dataset; returns a summary dict.
+
+    Keys: out_dir, num_images, rendered, skipped, seconds, images_per_s, status, classes
+    (annotation counts), render_fraction (share of worker time inside Cycles' render call),
+    restarts, stats (per-image worker memory samples and finish times, for benchmarks).
+    """
+    typed = to_config(cfg)
+    check_config(typed)
+    config = plain_config(cfg)
+    args = writer_args(typed, config)
+    root = Path(typed.out_dir)
+    with dataset_lock(root):
+        writer = DatasetWriter(root, overwrite=typed.overwrite, **args)
+    todo = [i for i in shard_range(typed.num_images, typed.shard.index, typed.shard.count) if not writer.is_done(i)]
+    skipped = len(shard_range(typed.num_images, typed.shard.index, typed.shard.count)) - len(todo)
+    log.info("render %s: %d images to render, %d already done (shard %d/%d) -> %s", typed.scene.name, len(todo),
+             skipped, typed.shard.index, typed.shard.count, root)
+    t0 = time.perf_counter()
+    first_done: list[float] = []
+    with _progress(typed.progress) as bar:
+        task = bar.add_task("render", total=len(todo), rate=0.0)
+
+        def on_done(index: int) -> None:
+            now = time.perf_counter()
+            first_done.append(now)
+            n = len(first_done)
+            rate = (n - 1) / (now - first_done[0]) if n > 1 and now > first_done[0] else 0.0
+            bar.update(task, advance=1, rate=rate)
+
+        stats = _render(typed, config, args, todo, on_done)
+    seconds = time.perf_counter() - t0
+    with dataset_lock(root):
+        manifest = writer.finalize()
+    summary = _summary(root, typed, todo, skipped, seconds, first_done, stats, manifest.status, t0)
+    _print_summary(summary)
+    return summary
+
+
+def _render(typed, config: dict, args: dict, todo: list[int], on_done):
+    from render.workers import PoolStats, run_pool
+
+    if not todo:
+        return PoolStats()
+    if typed.workers == 0:
+        from render.renderer import Renderer, rss_mb
+
+        stats = PoolStats()
+        renderer = Renderer(typed, args)
+        for n, index in enumerate(todo, 1):
+            t = renderer.render_one(index)
+            stats.render_s += t.render_s
+            stats.total_s += t.total_s
+            stats.rss_mb.append((n, 0, rss_mb()))
+            stats.done_at.append(time.perf_counter())
+            on_done(index)
+        renderer.close()
+        return stats
+    return run_pool(config, args, todo, workers=typed.workers, recycle_every=max(1, typed.recycle_every),
+                    watchdog_s=typed.watchdog_s, on_done=on_done)
+
+
+def _summary(root: Path, cfg, todo, skipped, seconds, first_done, stats, status, t0: float) -> dict:
+    import json
+
+    ann = json.loads((root / "annotations.json").read_text())
+    names = {c["id"]: c["name"] for c in ann["categories"]}
+    classes = Counter(names[a["category_id"]] for a in ann["annotations"])
+    steady = (len(first_done) - 1) / (first_done[-1] - first_done[0]) if len(first_done) > 2 else 0.0
+    return {
+        "out_dir": str(root), "num_images": cfg.num_images, "rendered": len(todo), "skipped": skipped,
+        "seconds": round(seconds, 3), "images_per_s": round(len(todo) / seconds, 4) if seconds > 0 else 0.0,
+        "steady_images_per_s": round(steady, 4), "status": status, "classes": dict(sorted(classes.items())),
+        "render_fraction": round(stats.render_s / stats.total_s, 4) if stats.total_s else None,
+        "render_seconds": round(stats.render_s, 3), "worker_seconds": round(stats.total_s, 3),
+        "restarts": stats.restarts, "scene": cfg.scene.name, "reality": cfg.reality.name,
+        "stats": {"rss_mb": stats.rss_mb, "done_at": [round(t - t0, 4) for t in stats.done_at]},
+    }
+
+
+def _print_summary(s: dict) -> None:
+    msg = (f"rendered {s['rendered']} images ({s['skipped']} already there) in {s['seconds']:.1f} s "
+           f"= {s['images_per_s']:.2f} img/s; dataset {s['out_dir']} is {s['status']}; "
+           f"boxes per class {s['classes']}")
+    log.info(msg)
+    Console(stderr=True).print(msg)

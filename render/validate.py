@@ -1,0 +1,58 @@
+"""Checks that run before Blender starts: shard ranges, asset files, placement feasibility."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from render.placement import check_feasible
+from render.sampling import target_classes
+from render.scenes import get_scene
+from sim2real.errors import ConfigError
+
+ASSET_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".fbx", ".blend")
+
+
+def check_asset_paths(assets) -> None:
+    """Fail before any rendering when an asset file is missing or of an unknown type."""
+    for i, a in enumerate(assets):
+        path = Path(a.path)
+        if not a.class_name:
+            raise ConfigError(f"scene.assets[{i}].class_name: empty for {path}")
+        if path.suffix.lower() not in ASSET_SUFFIXES:
+            raise ConfigError(f"{path}: unsupported asset type {path.suffix!r} (use one of {list(ASSET_SUFFIXES)})")
+        if not path.is_file():
+            raise ConfigError(f"{path}: asset file not found (scene.assets[{i}])")
+
+
+def check_config(cfg) -> None:
+    if cfg.resolution < 8:
+        raise ConfigError(f"resolution: must be at least 8, got {cfg.resolution}")
+    if cfg.num_images < 0:
+        raise ConfigError(f"num_images: must be >= 0, got {cfg.num_images}")
+    if not 0 <= cfg.shard.index < cfg.shard.count:
+        raise ConfigError(f"shard.index: must lie in [0, shard.count={cfg.shard.count}), got {cfg.shard.index}")
+    if cfg.workers < 0:
+        raise ConfigError(f"workers: must be >= 0, got {cfg.workers}")
+    lo, hi = cfg.scene.objects.count
+    if lo < 0 or hi < lo:
+        raise ConfigError(f"scene.objects.count: need 0 <= low <= high, got {[lo, hi]}")
+    if not target_classes(cfg.scene):
+        raise ConfigError("scene.classes: no target class (empty classes and no assets)")
+    check_asset_paths(cfg.scene.assets)
+    kind = get_scene(cfg.scene.name)
+    meshes = kind.target_meshes()
+    unknown = [c for c in cfg.scene.classes if cfg.scene.include_builtin and c not in meshes]
+    if unknown:
+        raise ConfigError(f"scene.classes: {unknown} not known to scene {kind.name!r} (has {sorted(meshes)})")
+    pl = cfg.scene.objects.placement
+    if pl.mode in ("ground", "flying") and kind.name != "containers":
+        used = [meshes[c] for c in cfg.scene.classes if c in meshes] if cfg.scene.include_builtin else []
+        sizes = [m.radius for m in used] + [0.71 for a in cfg.scene.assets if a.normalize]
+        scale = max(cfg.scene.objects.scale[1], *(a.scale[1] for a in cfg.scene.assets)) if cfg.scene.assets \
+            else cfg.scene.objects.scale[1]
+        if sizes:
+            check_feasible(hi, max(sizes) * scale, pl.area_radius, pl.min_gap, "objects")
+
+
+def shard_range(num_images: int, index: int, count: int) -> range:
+    """Contiguous, disjoint index ranges covering [0, num_images) over ``count`` shards."""
+    return range(num_images * index // count, num_images * (index + 1) // count)
