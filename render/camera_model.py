@@ -68,7 +68,7 @@ def apply(linear: np.ndarray, p: dict) -> np.ndarray:
     noise = 0.7 * noise + 0.3 * noise.mean(-1, keepdims=True)
     img = img + sigma * noise
     # Camera pipeline: white balance set for the wrong illuminant, tone curve, saturation.
-    wb = 1.0 / np.asarray(kelvin_to_rgb(p["white_balance_k"]), np.float32)
+    wb = np.asarray(kelvin_to_rgb(6600.0), np.float32) / np.asarray(kelvin_to_rgb(p["white_balance_k"]), np.float32)
     wb /= wb[1]
     img = np.clip(img * wb, 0, None)
     img = img / (1.0 + img * 0.25) * 1.25  # highlight shoulder

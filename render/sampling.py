@@ -169,7 +169,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     occluders = _occluders(rng, sc, re, cat, camera) if rng.uniform() < sc.occluders.prob else []
     lighting = _lighting(rng, sc, re, cat, camera)
     background = _background(rng, re, cat, lighting)
-    ground = _ground(rng, sc)
+    ground = _ground(rng, sc, re)
     for o in objects:
         o["material_params"] = o.pop("material")
         o["material"] = o["material_params"]["name"]
@@ -244,7 +244,7 @@ def _occluders(rng, sc, re, cat: Catalog, camera: dict) -> list[dict]:
         t = rng.uniform(0.45, 0.7)
         p = cam + t * view + (right * rng.uniform(-0.5, 0.5) + up * rng.uniform(-0.5, 0.5)) * half * t
         rot = [rng.uniform(-math.pi, math.pi), rng.uniform(-math.pi, math.pi), rng.uniform(0, 2 * math.pi)]
-        out.append({"kind": str(rng.choice(kinds)), "role": "occluder", "scale": round(U(rng, o.scale) * half, 5),
+        out.append({"kind": str(rng.choice(kinds)), "role": "occluder", "scale": round(U(rng, o.scale) * half * t, 5),
                     "location": _r(p), "rotation_euler": _r(rot),
                     "material_params": generic_material(rng, re.materials)})
     return out
@@ -272,6 +272,9 @@ def _lighting(rng, sc, re, cat: Catalog, camera: dict) -> dict:
                        "size": round(rng.uniform(0.2, 1.5) * dist / 5, 4),
                        "spot_deg": round(rng.uniform(30, 80), 2)})
     n = len(lights)
+    norm = math.sqrt(2.0 / n) if n > 2 else 1.0  # many lamps share the light budget (no blow-out)
+    for light in lights:
+        light["energy"] = round(light["energy"] * norm, 4)
     return {"kind": "lights", "num_lights": n, "hdri": None,
             "energy": round(float(np.mean([l["energy"] for l in lights])), 4),
             "color_temperature_k": round(float(np.mean([l["color_temperature_k"] for l in lights])), 1),
@@ -295,10 +298,11 @@ def _background(rng, re, cat: Catalog, lighting: dict) -> dict:
             "scale": round(rng.uniform(1, 10), 3), "strength": round(rng.uniform(0.5, 1.5), 3)}
 
 
-def _ground(rng, sc) -> dict:
+def _ground(rng, sc, re) -> dict:
     g = sc.ground
     visible = bool(rng.uniform() < g.visible_prob)
-    material = str(rng.choice(list(g.materials)))
+    options = [m for m in g.materials if m not in re.materials.ground_exclude] or list(g.materials)
+    material = str(rng.choice(options))
     return {"visible": visible, "material": material, "color": hsv(rng, (0.0, 0.6), (0.15, 0.8)),
             "color2": hsv(rng, (0.0, 0.6), (0.15, 0.8)),
             "scale": round(rng.uniform(0.5, 2.0) * g.texture_scale, 4), "rotation_deg": round(rng.uniform(0, 90), 2)}

@@ -167,6 +167,7 @@ class MaterialsConfig:
     dent_prob: float = 0.0  # geometric dents on targets
     dent_depth: list[float] = field(default_factory=lambda: [0.03, 0.1])  # fraction of size
     ground_textured: bool = False  # proxy_real: richer, bumpier ground shaders
+    ground_exclude: list[str] = field(default_factory=list)  # drop these from scene.ground.materials
 
 
 @dataclass
@@ -175,12 +176,12 @@ class CameraModelConfig:
 
     enabled: bool = False
     exposure_ev: list[float] = field(default_factory=lambda: [-0.3, 0.3])
-    white_balance_k: list[float] = field(default_factory=lambda: [3800.0, 7500.0])
+    white_balance_k: list[float] = field(default_factory=lambda: [4800.0, 9000.0])
     vignetting: list[float] = field(default_factory=lambda: [0.15, 0.45])
     defocus_sigma_px: list[float] = field(default_factory=lambda: [0.0, 0.9])
     motion_blur_px: list[float] = field(default_factory=lambda: [0.0, 2.0])
-    shot_noise: list[float] = field(default_factory=lambda: [0.002, 0.01])
-    read_noise: list[float] = field(default_factory=lambda: [0.002, 0.008])
+    shot_noise: list[float] = field(default_factory=lambda: [0.001, 0.006])
+    read_noise: list[float] = field(default_factory=lambda: [0.001, 0.006])
     tone_contrast: list[float] = field(default_factory=lambda: [1.05, 1.35])
     saturation: list[float] = field(default_factory=lambda: [0.8, 1.15])
     jpeg_quality: list[int] = field(default_factory=lambda: [55, 90])
