@@ -1,34 +1,153 @@
-"""Schema of ``conf/train.yaml`` (sim2real-train)."""
+"""Schema of ``conf/train.yaml`` (sim2real-train) and its groups ``detector/`` and ``slices/``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from omegaconf import MISSING
-
 from sim2real.config.common import LoggerConfig, TrainerConfig
 
 
 @dataclass
+class DetectorConfig:
+    """One detector of ``train.detectors.DETECTORS`` and how it is optimised."""
+
+    name: str = "fcos_tiny"
+    image_size: Optional[int] = None  # null: the largest side of the training images
+    weights: Optional[str] = None  # local state-dict file of the whole detector
+    weights_backbone: Optional[str] = None  # local state-dict file of the backbone body
+    anchor_sizes: Optional[list[list[int]]] = None  # null: spread over the training boxes' sizes
+    kwargs: dict[str, Any] = field(default_factory=dict)  # more keywords for the builder
+    optimizer: dict[str, Any] = field(
+        default_factory=lambda: {"_target_": "torch.optim.AdamW", "lr": 3e-3, "weight_decay": 1e-4})
+    warmup_steps: int = 20
+    lr_schedule: str = "cosine"  # cosine | constant
+    score_threshold: float = 0.3  # for drawn predictions only; metrics use every score
+
+
+@dataclass
+class AugmentConfig:
+    """Label-aware kornia augmentation of training images (boxes and masks move too)."""
+
+    enabled: bool = True
+    hflip: float = 0.5
+    vflip: float = 0.0
+    affine: float = 0.5  # probability of a random affine
+    degrees: float = 0.0
+    translate: float = 0.1
+    scale: list[float] = field(default_factory=lambda: [0.75, 1.25])
+    color: float = 0.8  # probability of colour jitter
+    brightness: float = 0.3
+    contrast: float = 0.3
+    saturation: float = 0.3
+    hue: float = 0.05
+    blur: float = 0.2
+    noise: float = 0.2
+    min_box_size: float = 2.0  # pixels: boxes narrower after the transform are dropped
+    min_visibility: float = 0.3  # boxes keeping less of their area inside the image are dropped
+
+
+@dataclass
 class TrainDataConfig:
-    train: list[str] = field(default_factory=lambda: ["data/sim"])
+    """Where training and test data come from.
+
+    ``train``: one dataset path or a list (sim, refined, or real COCO/VOC/YOLO); ``weights``:
+    per-source sampling weights. ``real_train`` + ``real_fraction``: merge that fraction of a
+    labelled real split. ``test``: labelled real set; ``class_map`` maps its names onto the
+    scene classes.
+    """
+
+    train: Any = field(default_factory=lambda: ["data/sim"])
     weights: Optional[list[float]] = None
     real_train: Optional[str] = None
     real_fraction: float = 0.0
     test: Optional[str] = None
     class_map: dict[str, str] = field(default_factory=dict)
+    classes: Optional[list[str]] = None  # null: the first training source's classes
     val_fraction: float = 0.1
-    batch_size: int = 4
+    batch_size: int = 8
+    eval_batch_size: int = 16
     num_workers: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class SliceDef:
+    """One way of slicing the test set.
+
+    ``key``: a dotted path into the image ``meta`` (``background.kind``, ``num_objects``) or a
+    box attribute: ``box.size`` (sqrt of the box area), ``box.class``, ``box.occlusion`` or
+    ``box.<annotation field>``. ``bins``: numeric edges (values become ``[lo, hi)`` bins);
+    ``labels`` name the bins. ``relative``: box sizes as a fraction of the image side.
+    """
+
+    key: str = "class"
+    bins: Optional[list[float]] = None
+    labels: Optional[list[str]] = None
+    relative: bool = False
+    min: Optional[float] = None  # threshold for every value of this slice (slices.assert)
+
+
+def _keyword_field_dataclass(cls: type, extra: dict[str, tuple[type, Any]]) -> type:
+    """A dataclass with fields named like Python keywords (``slices.assert`` in config)."""
+    for name, (typ, default) in extra.items():
+        cls.__annotations__[name] = typ
+        setattr(cls, name, default)
+    return dataclass(init=False, repr=False, eq=False)(cls)
+
+
+class SlicesConfig:
+    """Per-slice metrics; with ``assert: true`` the run fails when a slice falls short."""
+
+    __annotations__ = {
+        "enabled": bool,
+        "metric": str,
+        "min_boxes": int,
+        "default_min": Optional[float],
+        "thresholds": dict[str, float],
+        "definitions": dict[str, SliceDef],
+    }
+    enabled = True
+    metric = "map50"  # map50 | map | map75 | mar_100
+    min_boxes = 5  # slices with fewer true boxes are reported, never asserted
+    default_min = None
+    thresholds = field(default_factory=dict)  # "name" or "name=value" -> minimum metric
+    definitions = field(default_factory=dict)
+
+    def __init__(self) -> None:  # dataclass(init=False): an ``assert`` parameter is not Python
+        self.thresholds, self.definitions = {}, {}
+
+
+SlicesConfig = _keyword_field_dataclass(SlicesConfig, {"assert": (bool, False)})
+
+
+@dataclass
+class FinetuneConfig:
+    """``schedule=finetune``: after the synthetic run, this many epochs on the real split."""
+
+    max_epochs: int = 5
+    lr_scale: float = 0.3
+
+
+@dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val/map50"
+    patience: Optional[int] = 5  # null: no early stopping
+    min_delta: float = 0.0
 
 
 @dataclass
 class TrainConfig:
-    detector: Any = MISSING
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
     data: TrainDataConfig = field(default_factory=TrainDataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
-    schedule: str = "merged"
+    slices: SlicesConfig = field(default_factory=SlicesConfig)
+    schedule: str = "merged"  # merged | finetune
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     out_dir: str = "runs/detector"
-    ckpt_path: Optional[str] = None
+    ckpt_path: Optional[str] = None  # "last" resumes from out_dir/checkpoints
     seed: int = 0
+    num_threads: Optional[int] = None  # torch threads per process (null: torch's default)
+    plots: bool = True
+    num_plot_images: int = 16

@@ -1,0 +1,210 @@
+"""Detector registry: ``create_detector(name, num_classes, image_size, **kw)``.
+
+Every model is a torchvision detector built with ``weights=None, weights_backbone=None``
+(nothing downloads); a local weights file can be given instead and a missing one is a
+``ConfigError``. Input size and anchors follow the data: ``min_size = max_size = image_size``
+so 128-pixel renders stay 128 pixels, and anchor sizes span the training boxes' sizes
+(or, without box statistics, the torchvision defaults scaled by ``image_size / 800``).
+
+``num_classes`` counts object classes only; label 0 is background for every model, so the
+models are built with ``num_classes + 1`` outputs.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torchvision.models import detection as tvd
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.models.detection.rpn import RPNHead
+from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops import MultiScaleRoIAlign
+
+from sim2real.errors import ConfigError
+from train.backbones import tiny_fpn_backbone
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """How to build one detector and what it needs from the data."""
+
+    build: Callable[..., nn.Module]
+    needs_masks: bool = False
+    adapt_anchors: bool = True  # anchor-based (RPN/RetinaNet); FCOS/SSD keep their own scheme
+    description: str = ""
+
+
+DETECTORS: dict[str, DetectorSpec] = {}
+
+
+def register(name: str, **spec_kw: Any) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        DETECTORS[name] = DetectorSpec(build=fn, description=((fn.__doc__ or name).strip().splitlines() or [name])[0], **spec_kw)
+        return fn
+
+    return wrap
+
+
+# --- torchvision's detectors, untrained ------------------------------------------------------
+
+def _tv(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    def build(num_classes: int, image_size: int, **kw: Any) -> nn.Module:
+        """torchvision's builder, untrained, at the data's input size."""
+        return fn(weights=None, weights_backbone=None, num_classes=num_classes,
+                  min_size=image_size, max_size=image_size, **kw)
+
+    return build
+
+
+register("fasterrcnn_mobilenet_v3_large_fpn")(_tv(tvd.fasterrcnn_mobilenet_v3_large_fpn))
+register("fasterrcnn_resnet50_fpn_v2")(_tv(tvd.fasterrcnn_resnet50_fpn_v2))
+register("retinanet_resnet50_fpn_v2")(_tv(tvd.retinanet_resnet50_fpn_v2))
+register("fcos_resnet50_fpn", adapt_anchors=False)(_tv(tvd.fcos_resnet50_fpn))
+register("maskrcnn_resnet50_fpn_v2", needs_masks=True)(_tv(tvd.maskrcnn_resnet50_fpn_v2))
+
+
+@register("ssdlite320_mobilenet_v3_large", adapt_anchors=False)
+def _ssdlite(num_classes: int, image_size: int, **kw: Any) -> nn.Module:
+    """torchvision SSDlite (MobileNetV3) with its fixed input size set to the data's."""
+    model = tvd.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes, **kw)
+    t = model.transform
+    model.transform = GeneralizedRCNNTransform(image_size, image_size, t.image_mean, t.image_std,
+                                               size_divisible=1, fixed_size=(image_size, image_size))
+    return model
+
+
+# --- light detectors for CPU training from scratch ------------------------------------------
+
+@register("fasterrcnn_tiny")
+def _fasterrcnn_tiny(num_classes: int, image_size: int, *, fpn_channels: int = 64, blocks: int = 1,
+                     widths: Sequence[int] = (16, 32, 64, 96, 128), representation: int = 128,
+                     **kw: Any) -> nn.Module:
+    """Faster R-CNN on a TinyResNet-FPN (strides 8..64), sampling sized for small images."""
+    backbone = tiny_fpn_backbone(levels=(2, 3, 4), out_channels=fpn_channels, blocks=blocks, widths=widths)
+    anchors = AnchorGenerator(((16,), (32,), (64,), (128,)), ((0.5, 1.0, 2.0),) * 4)
+    defaults = dict(rpn_pre_nms_top_n_train=600, rpn_post_nms_top_n_train=300, rpn_pre_nms_top_n_test=300,
+                    rpn_post_nms_top_n_test=100, rpn_batch_size_per_image=128, box_batch_size_per_image=64)
+    return tvd.FasterRCNN(
+        backbone, num_classes=None, min_size=image_size, max_size=image_size,
+        rpn_anchor_generator=anchors, rpn_head=RPNHead(fpn_channels, 3),
+        box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], 7, 2),
+        box_head=TwoMLPHead(fpn_channels * 49, representation),
+        box_predictor=FastRCNNPredictor(representation, num_classes), **{**defaults, **kw},
+    )
+
+
+@register("fcos_tiny", adapt_anchors=False)
+def _fcos_tiny(num_classes: int, image_size: int, *, fpn_channels: int = 64, blocks: int = 1,
+               widths: Sequence[int] = (16, 32, 64, 96, 128), head_convs: int = 2, **kw: Any) -> nn.Module:
+    """FCOS (anchor-free) on a TinyResNet-FPN at strides 8..64 with a 2-conv head: the CPU default."""
+    backbone = tiny_fpn_backbone(levels=(2, 3, 4), out_channels=fpn_channels, blocks=blocks, widths=widths)
+    anchors = AnchorGenerator(((8,), (16,), (32,), (64,)), ((1.0,),) * 4)
+    head = FCOSHead(fpn_channels, 1, num_classes, num_convs=head_convs)
+    defaults = dict(score_thresh=0.05, detections_per_img=100, topk_candidates=300)
+    return tvd.FCOS(backbone, num_classes, min_size=image_size, max_size=image_size,
+                    anchor_generator=anchors, head=head, **{**defaults, **kw})
+
+
+# --- adapting anchors and loading local weights ---------------------------------------------
+
+def auto_anchor_sizes(template: Sequence[Sequence[int]], image_size: int,
+                      box_sizes: np.ndarray | None = None) -> tuple[tuple[int, ...], ...]:
+    """Keep the template's layout (levels x sizes per level) but span the data's box sizes.
+
+    With ``box_sizes`` (sqrt of box areas in pixels) the sizes run geometrically from a bit
+    below the 1st percentile to a bit above the 99th; without, the template is scaled by
+    ``image_size / 800`` (torchvision's reference input size).
+    """
+    flat = [s for level in template for s in level]
+    if box_sizes is not None and len(box_sizes) >= 4:
+        lo = max(4.0, float(np.percentile(box_sizes, 1)) * 0.75)
+        hi = max(lo * 2.0, float(np.percentile(box_sizes, 99)) * 1.5)
+        values = np.geomspace(lo, hi, num=len(flat))
+    else:
+        values = np.maximum(4.0, np.asarray(flat, float) * image_size / 800.0)
+    out, i = [], 0
+    for level in template:
+        out.append(tuple(int(round(v)) for v in values[i:i + len(level)]))
+        i += len(level)
+    return tuple(out)
+
+
+def _set_anchors(model: nn.Module, sizes: Sequence[Sequence[int]] | None, image_size: int,
+                 box_sizes: np.ndarray | None) -> None:
+    owner = model.rpn if hasattr(model, "rpn") else model
+    gen = getattr(owner, "anchor_generator", None)
+    if not isinstance(gen, AnchorGenerator):
+        return
+    new = tuple(tuple(int(s) for s in lvl) for lvl in sizes) if sizes else auto_anchor_sizes(gen.sizes, image_size, box_sizes)
+    if [len(lvl) for lvl in new] != [len(lvl) for lvl in gen.sizes]:
+        raise ConfigError(f"detector.anchor_sizes needs {len(gen.sizes)} levels of "
+                          f"{[len(lvl) for lvl in gen.sizes]} sizes, got {[list(lvl) for lvl in new]}")
+    owner.anchor_generator = AnchorGenerator(new, gen.aspect_ratios)
+    log.info("anchor sizes %s", [list(lvl) for lvl in new])
+
+
+def _state_dict_from(path: str, key: str) -> dict[str, torch.Tensor]:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"{key}: weights file {file} does not exist (nothing is downloaded)")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"{key}: cannot load weights file {file} ({exc})") from exc
+    if isinstance(state, dict) and "state_dict" in state:  # a Lightning checkpoint
+        state = {k.removeprefix("model."): v for k, v in state["state_dict"].items()}
+    if not isinstance(state, dict):
+        raise ConfigError(f"{key}: {file} does not hold a state dict")
+    return state
+
+
+def _load_matching(module: nn.Module, state: dict[str, torch.Tensor], key: str) -> None:
+    """Load tensors whose name and shape match (class heads of another size are skipped)."""
+    own = module.state_dict()
+    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not keep:
+        raise ConfigError(f"{key}: no tensor of the weights file matches the model")
+    module.load_state_dict(keep, strict=False)
+    log.info("%s: loaded %d/%d tensors (%d skipped)", key, len(keep), len(own), len(state) - len(keep))
+
+
+def create_detector(name: str, num_classes: int, image_size: int, *, weights: str | None = None,
+                    weights_backbone: str | None = None, anchor_sizes: Sequence[Sequence[int]] | None = None,
+                    box_sizes: np.ndarray | None = None, **kw: Any) -> nn.Module:
+    """Build detector ``name`` for ``num_classes`` object classes on ``image_size`` inputs.
+
+    ``weights`` / ``weights_backbone``: optional local state-dict files (whole model / backbone
+    body). ``anchor_sizes``: explicit sizes per level; default follows ``box_sizes``.
+    Further keywords go to the builder (e.g. ``box_score_thresh``, ``fpn_channels``).
+    """
+    if name not in DETECTORS:
+        raise ConfigError(f"detector.name: unknown detector {name!r}; known: {sorted(DETECTORS)}")
+    if num_classes < 1:
+        raise ConfigError(f"detector needs at least one class, got {num_classes}")
+    spec = DETECTORS[name]
+    model = spec.build(num_classes + 1, int(image_size), **kw)
+    if spec.adapt_anchors:
+        _set_anchors(model, anchor_sizes, int(image_size), box_sizes)
+    elif anchor_sizes:
+        raise ConfigError(f"detector.anchor_sizes: {name} does not use configurable anchors")
+    if weights_backbone:
+        body = getattr(model.backbone, "body", model.backbone)
+        _load_matching(body, _state_dict_from(weights_backbone, "detector.weights_backbone"), "detector.weights_backbone")
+    if weights:
+        _load_matching(model, _state_dict_from(weights, "detector.weights"), "detector.weights")
+    return model
+
+
+def needs_masks(name: str) -> bool:
+    if name not in DETECTORS:
+        raise ConfigError(f"detector.name: unknown detector {name!r}; known: {sorted(DETECTORS)}")
+    return DETECTORS[name].needs_masks

@@ -1,0 +1,95 @@
+"""One Lightning training stage: checkpoints, resume, early stopping on validation mAP.
+
+Each stage checkpoints into ``<out_dir>/checkpoints/<stage>/`` (``last.ckpt`` every epoch, the
+best by ``val/map50``) and writes ``done.json`` when it finishes, so ``ckpt_path=last`` resumes
+an interrupted stage and skips a finished one (the finetune schedule has two stages).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader
+
+from sim2real.errors import ConfigError
+from sim2real.instantiate import make_trainer
+from train.module import DetectorModule
+
+log = logging.getLogger(__name__)
+
+
+def global_rank() -> int:
+    """This process's rank (0 outside DDP; Lightning's launcher sets the variables)."""
+    for var in ("RANK", "GLOBAL_RANK", "LOCAL_RANK"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0
+
+
+def stage_dir(out_dir: Path, stage: str) -> Path:
+    return Path(out_dir) / "checkpoints" / stage
+
+
+def clear_checkpoints(out_dir: Path) -> None:
+    """A fresh run (no ``ckpt_path``) must not pick up an older run's checkpoints."""
+    if global_rank() == 0:
+        shutil.rmtree(Path(out_dir) / "checkpoints", ignore_errors=True)
+
+
+def load_weights(module: DetectorModule, ckpt: Path) -> None:
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    module.load_state_dict(state)
+
+
+def fit_stage(module: DetectorModule, stage: str, train: DataLoader, val: DataLoader | None, *, cfg: Any,
+              out_dir: Path, max_epochs: int, logger: Any, resume: str | None) -> Path | None:
+    """Train ``module`` for one stage; return the checkpoint whose weights it ends with."""
+    directory = stage_dir(out_dir, stage)
+    done = directory / "done.json"
+    if resume == "last" and done.is_file():
+        best = Path(json.loads(done.read_text())["weights"])
+        log.info("stage %s finished earlier; loading %s", stage, best)
+        load_weights(module, best)
+        return best
+    monitor = cfg.early_stopping.monitor if val is not None else None
+    checkpoint = ModelCheckpoint(dirpath=directory, filename="best", monitor=monitor, mode="max",
+                                 save_last=True, save_top_k=1 if monitor else 0, auto_insert_metric_name=False)
+    callbacks: list[Any] = [checkpoint]
+    if monitor and cfg.early_stopping.patience is not None:
+        callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=int(cfg.early_stopping.patience),
+                                       min_delta=float(cfg.early_stopping.min_delta)))
+    trainer = make_trainer(cfg.trainer, max_epochs=max_epochs, callbacks=callbacks, logger=logger,
+                           default_root_dir=str(out_dir), enable_checkpointing=True,
+                           limit_val_batches=1.0 if val is not None else 0)
+    ckpt_path = _resume_path(resume, directory)
+    trainer.fit(module, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
+    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
+    if best is None or not best.is_file():
+        best = Path(checkpoint.last_model_path) if checkpoint.last_model_path else None
+    if best is not None and best.is_file():
+        load_weights(module, best)
+    if trainer.is_global_zero and best is not None:
+        done.write_text(json.dumps({"weights": str(best), "epochs": trainer.current_epoch,
+                                    "best_score": _float(checkpoint.best_model_score)}))
+    return best
+
+
+def _resume_path(resume: str | None, directory: Path) -> str | None:
+    if resume is None:
+        return None
+    if resume == "last":
+        last = directory / "last.ckpt"
+        return str(last) if last.is_file() else None
+    if not Path(resume).is_file():
+        raise ConfigError(f"ckpt_path: {resume} does not exist (use ckpt_path=last to resume from out_dir)")
+    return resume
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,0 +1,180 @@
+"""``run(cfg) -> dict``: what ``sim2real-train`` does, callable in-process by the pipeline.
+
+Reads the data plan, builds the detector, trains it (``schedule=merged``: one run on the mix;
+``schedule=finetune``: synthetic first, then the real split), evaluates on ``data.test``,
+computes slice metrics, draws the plots, writes ``metrics.json`` and logs everything to W&B.
+With ``slices.assert=true`` a slice below its threshold raises ``SliceCheckFailed`` after the
+table of failing slices is printed (the CLI exits non-zero).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+
+from sim2real.app import resolved, seed_everything
+from sim2real.errors import ConfigError, Sim2RealError
+from sim2real.tracking import finish, lightning_logger
+from train import plots, report
+from train.augment import DetectionAugment
+from train.data import DetectionDataset, eval_loader, train_loader
+from train.detectors import create_detector, needs_masks
+from train.evaluate import coco_metrics, predict, prefixed
+from train.fit import clear_checkpoints, fit_stage, global_rank
+from train.module import DetectorModule
+from train.plan import DataPlan, Part, build_plan
+from train.slices import SliceReport, compute_slices
+from train.sources import box_sizes
+
+log = logging.getLogger(__name__)
+
+SCHEDULES = ("merged", "finetune")
+LR_SCHEDULES = ("cosine", "constant")
+
+
+class SliceCheckFailed(Sim2RealError):
+    """``slices.assert=true`` and at least one slice scored below its threshold."""
+
+
+def _check(cfg: Any) -> None:
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError(f"schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    if cfg.detector.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"detector.lr_schedule must be one of {LR_SCHEDULES}, got {cfg.detector.lr_schedule!r}")
+    if not 0.0 <= cfg.data.val_fraction < 1.0:
+        raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
+    if cfg.slices.enabled and cfg.slices.metric not in ("map50", "map", "map75", "mar_100"):
+        raise ConfigError(f"slices.metric must be map50, map, map75 or mar_100, got {cfg.slices.metric!r}")
+
+
+def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float]]:
+    """(name, parts, epochs, lr scale) per training stage."""
+    epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else 10)
+    if cfg.schedule == "merged":
+        return [("merged", plan.parts("all"), epochs, 1.0)]
+    stages = [("synthetic", plan.parts("synthetic"), epochs, 1.0),
+              ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))]
+    return [s for s in stages if s[1]]
+
+
+def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], masks: bool):
+    augment = DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None
+    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks, augment=augment) for p in parts]
+    weights = [p.weight for p in parts]
+    weights = None if all(w is None for w in weights) else [w if w is not None else 1.0 for w in weights]
+    train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
+                         seed=cfg.seed)
+    val_samples = [s for p in parts for s in p.val]
+    val = eval_loader(DetectionDataset(val_samples, plan.classes, with_masks=False),
+                      batch_size=cfg.data.eval_batch_size) if val_samples else None
+    return train, val
+
+
+def run(cfg: DictConfig) -> dict:
+    """Train and evaluate one detector; return paths and metrics (see module docstring)."""
+    started = time.time()
+    _check(cfg)
+    if cfg.num_threads:
+        torch.set_num_threads(int(cfg.num_threads))
+    seed_everything(int(cfg.seed))
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resume = cfg.ckpt_path
+    if resume is None:
+        clear_checkpoints(out_dir)
+    plan = build_plan(cfg)
+    masks = needs_masks(cfg.detector.name)
+    sizes = box_sizes([s for p in plan.parts("all") for s in p.train])
+    model = create_detector(cfg.detector.name, len(plan.classes), plan.image_size,
+                            weights=cfg.detector.weights, weights_backbone=cfg.detector.weights_backbone,
+                            anchor_sizes=cfg.detector.anchor_sizes, box_sizes=sizes if len(sizes) else None,
+                            **dict(cfg.detector.kwargs))
+    rank = global_rank()
+    logger = lightning_logger(cfg.logger, config=resolved(cfg), job_type="train", out_dir=out_dir) if rank == 0 else False
+    stages = _stages(cfg, plan)
+    if not stages:
+        log.warning("no training images (data.train empty and no real fraction): evaluating the untrained detector")
+    module = None
+    trained_epochs: dict[str, Any] = {}
+    for name, parts, epochs, lr_scale in stages:
+        module = DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
+                                warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
+                                channels_last=bool(cfg.trainer.channels_last))
+        train, val = _loaders(cfg, plan, parts, masks)
+        weights = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
+                            logger=logger, resume=resume)
+        trained_epochs[name] = str(weights) if weights else None
+        model = module.model
+        if resume not in (None, "last"):
+            resume = None  # an explicit checkpoint belongs to the first stage only
+    train_seconds = time.time() - started
+    if rank != 0:
+        return {"out_dir": str(out_dir), "rank": rank}
+    result = evaluate_and_report(cfg, plan, model, out_dir, info={
+        "data": plan.summary(), "detector": cfg.detector.name, "schedule": cfg.schedule,
+        "real_fraction": float(cfg.data.real_fraction), "train_sources": [p.name for p in plan.synthetic],
+        "checkpoints": trained_epochs, "train_seconds": round(train_seconds, 1)})
+    finish()
+    if cfg.slices.enabled and cfg.slices["assert"] and result["failing_slices"]:
+        raise SliceCheckFailed(f"{len(result['failing_slices'])} slice(s) below their {cfg.slices.metric} threshold: "
+                               + ", ".join(result["failing_slices"]) + f" (table above; {out_dir}/slices.png)")
+    return result
+
+
+def evaluate_and_report(cfg: Any, plan: DataPlan, model: torch.nn.Module, out_dir: Path, *, info: dict) -> dict:
+    """Test metrics, slices, plots, metrics.json, W&B; the dict ``run`` returns."""
+    metrics: dict[str, Any] = {}
+    plot_paths: dict[str, Path] = {}
+    slice_report: SliceReport | None = None
+    device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
+    for part_name, samples, prefix in _eval_sets(plan):
+        data = DetectionDataset(samples, plan.classes)
+        preds = predict(model, eval_loader(data, batch_size=cfg.data.eval_batch_size), device=device, progress=True)
+        targets = [data.target(i, 0, 0) for i in range(len(data))]
+        full = coco_metrics(preds, targets, plan.classes, pr_curves=True)
+        metrics.update(prefixed(full, prefix))
+        metrics[f"{prefix}/images"] = len(samples)
+        if prefix != "test":
+            continue
+        if cfg.slices.enabled:
+            slice_report = compute_slices(samples, preds, targets, plan.classes, cfg.slices)
+            metrics.update(slice_report.flat(f"{prefix}/slice"))
+        if cfg.plots:
+            plot_paths["pr_curves"] = plots.pr_curves(full["_pr"], full, out_dir / "pr_curves.png")
+            n = min(cfg.num_plot_images, len(samples))
+            plot_paths["predictions"] = plots.prediction_grid(
+                [s.record.image_path for s in samples[:n]], preds[:n], targets[:n], plan.classes,
+                out_dir / "predictions.png", score_threshold=cfg.detector.score_threshold)
+            if slice_report is not None:
+                plot_paths["slices"] = plots.slice_table(slice_report, out_dir / "slices.png")
+    if slice_report is not None and slice_report.results:
+        report.print_table(report.slice_console_table(slice_report))
+        if slice_report.failing:
+            report.print_table(report.slice_console_table(slice_report, only_failing=True))
+    metrics_path = report.write_metrics(out_dir, metrics, info)
+    report.log_to_tracking(metrics, plot_paths, slice_report)
+    headline = {k: metrics.get(k) for k in ("test/map50", "test/map") if k in metrics}
+    log.info("detector %s: %s (%s)", cfg.detector.name, headline, metrics_path)
+    return {
+        "out_dir": str(out_dir),
+        "metrics": metrics,
+        "metrics_path": str(metrics_path),
+        "plots": {k: str(v) for k, v in plot_paths.items()},
+        "slices": slice_report.rows() if slice_report else [],
+        "failing_slices": [r.label for r in slice_report.failing] if slice_report else [],
+        "classes": plan.classes,
+        "info": info,
+    }
+
+
+def _eval_sets(plan: DataPlan):
+    """The test set (``test/``) and, for reference, the held-out validation split (``val/``)."""
+    val = [s for p in plan.parts("all") for s in p.val] or [s for p in plan.synthetic + ([plan.real] if plan.real else []) for s in p.val]
+    if val:
+        yield "val", val, "val"
+    if plan.test is not None:
+        yield "test", plan.test.samples, "test"
