@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from omegaconf import OmegaConf
 
 from render import camera_model
@@ -80,6 +81,9 @@ class Renderer:
         cat = {o["instance_id"]: self.category_of[o["class"]] for o in meta["objects"]}
         anns = annotations_from_ids(ids, cat, min_area=cfg.min_visible_px)
         visible = {a["instance_id"] for a in anns}
+        # Instances below min_visible_px get no annotation; drop them from the id map too, so
+        # every non-zero id in a mask has exactly one annotation.
+        ids = np.where(np.isin(ids, list(visible)), ids, 0).astype(np.uint16)
         for o in meta["objects"]:
             o["visible"] = o["instance_id"] in visible
         meta["num_visible"] = len(visible)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing as mp
+import os
 import queue as queue_mod
+import sys
 import time
 import traceback
 from collections import Counter, deque
@@ -79,7 +81,7 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
                 size = min(recycle_every, max(1, math.ceil(len(todo) / workers)))
                 chunk = [todo.popleft() for _ in range(min(size, len(todo)))]
                 proc = ctx.Process(target=worker_main, args=(cfg, writer_args, chunk, out, next_id), daemon=True)
-                proc.start()
+                _start_clean(proc)
                 active[next_id] = _Worker(proc, set(chunk), current=chunk[0])
                 next_id += 1
             try:
@@ -121,6 +123,22 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
             w.proc.kill()
             w.proc.join(timeout=10)
     return stats
+
+
+def _start_clean(proc: mp.Process) -> None:
+    """Start a spawned process without Blender's script folders on its sys.path.
+
+    Once ``bpy`` is imported here (``workers=0`` earlier, or a test), sys.path holds
+    ``bpy/<version>/scripts/modules``, which also contains a package named ``bpy``; a
+    spawned child inherits sys.path and would import that one instead of the real module.
+    """
+    saved = sys.path[:]
+    marker = f"{os.sep}bpy{os.sep}"
+    sys.path[:] = [p for p in saved if not (marker in p and f"{os.sep}scripts" in p)]
+    try:
+        proc.start()
+    finally:
+        sys.path[:] = saved
 
 
 def _retire(active: dict, wid: int, todo: deque, tries: Counter, stats: PoolStats, why: str) -> None:

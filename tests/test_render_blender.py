@@ -1,0 +1,124 @@
+"""Render stage with real Blender renders (64x64, few samples)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from render.run import run
+from sim2real.app import CONF_DIR
+from sim2real.config import register_configs
+from sim2real.dataset import SimDataset
+from sim2real.errors import ConfigError
+from sim2real.masks import bbox_of, decode_rle
+
+register_configs()
+FAST = ["resolution=64", "reality.samples=4", "progress=false", "logger=none"]
+
+
+def render(tmp: Path, *overrides: str, name: str = "ds") -> tuple[dict, SimDataset]:
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        cfg = compose("render", overrides=[*FAST, f"out_dir={tmp / name}", *overrides])
+    result = run(cfg)
+    return result, SimDataset(tmp / name, require_complete=True)
+
+
+def assert_labels_exact(ds: SimDataset) -> int:
+    """Every annotation's RLE, box and area agree with the 16-bit id map to the pixel."""
+    boxes = 0
+    for i, rec in enumerate(ds.records):
+        ids = ds.mask(i)
+        assert ids.shape == (64, 64) and ds.image(i).shape == (64, 64, 3)
+        annotated = set(rec.instance_ids)
+        assert annotated == set(np.unique(ids).tolist()) - {0}
+        classes = {o["instance_id"]: o["class"] for o in rec.meta["objects"]}
+        for inst, seg, box, label in zip(rec.instance_ids, rec.segmentations, rec.boxes, rec.labels):
+            binary = ids == inst
+            assert np.array_equal(decode_rle(seg), binary)
+            x, y, w, h = bbox_of(binary)
+            assert np.allclose(box, [x, y, x + w, y + h])
+            assert classes[inst] == label
+            boxes += 1
+    return boxes
+
+
+@pytest.mark.parametrize("scene,reality", [("primitives", "sim"), ("primitives", "proxy_real"),
+                                           ("containers", "sim"), ("drink_containers", "proxy_real")])
+def test_preset_renders_with_exact_labels(tmp_path, scene, reality):
+    result, ds = render(tmp_path, f"scene={scene}", f"reality={reality}", "num_images=3", "workers=0",
+                        "scene.objects.negative_fraction=0")
+    assert result["num_images"] == 3 and result["status"] == "complete" and len(ds) == 3
+    assert assert_labels_exact(ds) > 0
+    assert ds.records[0].meta["scene"] == scene and ds.records[0].meta["reality"] == reality
+    depth = np.load(tmp_path / "ds" / "depth" / "000000.npy")
+    assert depth.shape == (64, 64) and np.isfinite(depth[ds.mask(0) > 0]).all()
+
+
+def test_same_config_twice_gives_identical_dataset(tmp_path):
+    _, a = render(tmp_path, "num_images=3", "workers=0", name="a")
+    _, b = render(tmp_path, "num_images=3", "workers=1", name="b")  # in a worker process this time
+    for i in range(3):
+        assert np.array_equal(a.image(i), b.image(i))
+        assert np.array_equal(a.mask(i), b.mask(i))
+    ann = [json.loads((d.root / "annotations.json").read_text()) for d in (a, b)]
+    assert ann[0]["annotations"] == ann[1]["annotations"]
+    assert [i["meta"] for i in ann[0]["images"]] == [i["meta"] for i in ann[1]["images"]]
+
+
+def test_shards_fill_one_dataset_and_the_last_completes_it(tmp_path):
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        cfgs = [compose("render", overrides=[*FAST, f"out_dir={tmp_path / 'ds'}", "num_images=4", "workers=0",
+                                            f"shard.index={k}", "shard.count=2"]) for k in range(2)]
+    assert run(cfgs[0])["status"] == "partial"
+    assert run(cfgs[1])["status"] == "complete"
+    ds = SimDataset(tmp_path / "ds", require_complete=True)
+    assert sorted(r.meta["index"] for r in ds.records) == [0, 1, 2, 3]
+    assert run(cfgs[0])["rendered"] == 0  # resume: nothing left to do
+
+
+def test_user_obj_asset_is_imported_and_labelled(tmp_path):
+    obj = tmp_path / "wedge.obj"
+    obj.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 2 3 4\nf 3 1 4\n")
+    _, ds = render(tmp_path, "num_images=2", "workers=0", "scene.include_builtin=false",
+                   "scene.objects.count=[2,3]", "scene.occluders.prob=0",
+                   f"scene.assets=[{{path: {obj}, class_name: wedge, scale: [0.8, 1.2]}}]")
+    assert ds.classes == ["wedge"]
+    assert assert_labels_exact(ds) > 0
+    assert set(sum((r.labels for r in ds.records), [])) == {"wedge"}
+
+
+def test_unreadable_asset_fails_naming_the_file(tmp_path):
+    bad = tmp_path / "broken.glb"
+    bad.write_bytes(b"this is not a glTF file")
+    with pytest.raises(ConfigError, match="broken.glb"):
+        render(tmp_path, "num_images=1", "workers=0", f"scene.assets=[{{path: {bad}, class_name: thing}}]")
+
+
+def test_resume_after_kill_ends_complete_without_duplicates(tmp_path):
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "render.cli", *FAST, "num_images=12", "workers=1", f"out_dir={out}",
+           f"hydra.run.dir={tmp_path / 'hydra'}"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(out.glob(".records/*.json"))) < 3:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its render worker, mid-run
+    proc.wait()
+    done_before = len(list((out / ".records").glob("*.json")))
+    assert 0 < done_before < 12
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    ds = SimDataset(out, require_complete=True)
+    indices = [r.meta["index"] for r in ds.records]
+    assert sorted(indices) == list(range(12))
+    assert len({r.image_path for r in ds.records}) == 12
+    assert not list(out.rglob("*.tmp"))
+    assert_labels_exact(ds)
