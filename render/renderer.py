@@ -29,12 +29,20 @@ PURGE_EVERY = 50
 
 
 def to_config(cfg) -> RenderConfig:
-    """A typed RenderConfig from a DictConfig or a plain dict (what crosses process bounds)."""
+    """A typed RenderConfig from a DictConfig (typed or not) or a plain dict.
+
+    Untyped input (e.g. a node of another stage's config) is merged onto the schema, so
+    missing keys take their defaults and unknown keys still fail, naming the key.
+    """
     if isinstance(cfg, RenderConfig):
         return cfg
-    if not OmegaConf.is_config(cfg):
-        cfg = OmegaConf.merge(OmegaConf.structured(RenderConfig), cfg)
-    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    if OmegaConf.is_config(cfg):
+        obj = OmegaConf.to_object(cfg)
+        if isinstance(obj, RenderConfig):
+            return obj
+        cfg = obj
+    merged = OmegaConf.merge(OmegaConf.structured(RenderConfig), cfg)
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
 
 
 @dataclass

@@ -31,8 +31,7 @@ RUN_ONLY_KEYS = ("workers", "threads", "shard", "out_dir", "overwrite", "recycle
 
 
 def plain_config(cfg) -> dict:
-    if OmegaConf.is_config(cfg):
-        return OmegaConf.to_container(cfg, resolve=True)  # type: ignore[return-value]
+    """The full config (schema defaults filled in) as a JSON-able dict."""
     return OmegaConf.to_container(OmegaConf.structured(to_config(cfg)), resolve=True)  # type: ignore[return-value]
 
 
@@ -116,6 +115,7 @@ def _render(typed, config: dict, args: dict, todo: list[int], on_done):
             stats.total_s += t.total_s
             stats.rss_mb.append((n, 0, rss_mb()))
             stats.done_at.append(time.perf_counter())
+            stats.cpu_s.append((0, time.process_time()))
             on_done(index)
         renderer.close()
         return stats
@@ -137,7 +137,8 @@ def _summary(root: Path, cfg, todo, skipped, seconds, first_done, stats, status,
         "render_fraction": round(stats.render_s / stats.total_s, 4) if stats.total_s else None,
         "render_seconds": round(stats.render_s, 3), "worker_seconds": round(stats.total_s, 3),
         "restarts": stats.restarts, "scene": cfg.scene.name, "reality": cfg.reality.name,
-        "stats": {"rss_mb": stats.rss_mb, "done_at": [round(t - t0, 4) for t in stats.done_at]},
+        "stats": {"rss_mb": stats.rss_mb, "done_at": [round(t - t0, 4) for t in stats.done_at],
+                  "cpu_s": stats.cpu_s},
     }
 
 

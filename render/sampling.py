@@ -124,7 +124,12 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     placer = Placer(rng, pl.area_radius, pl.min_gap, pl.max_attempts)
     objects, geometry = [], {}
 
-    layout = kind.arrange(rng, drawn, sc) if pl.mode == "rows" or kind.name == "containers" else None
+    layout = None
+    if pl.mode == "rows":
+        radius = max((cat.targets[c].radius for c in set(drawn)), default=0.0) * sc.objects.scale[1]
+        layout = kind.arrange(rng, drawn, sc) or grid_layout(rng, drawn, radius, pl.min_gap)
+    elif kind.name == "containers":
+        layout = kind.arrange(rng, drawn, sc)
     for k, cls in enumerate(drawn):
         mesh = cat.targets[cls]
         scale = U(rng, _asset_scale(sc, cls) or sc.objects.scale)
@@ -181,6 +186,22 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
         "objects": objects, "distractors": distractors + occluders,
     }
     return meta, geometry
+
+
+def grid_layout(rng, classes: list[str], radius: float, gap: float) -> list | None:
+    """Objects on a jittered grid (rows of ceil(sqrt(n))), the whole grid turned by a random yaw."""
+    if not classes:
+        return None
+    n = len(classes)
+    cols = math.ceil(math.sqrt(n))
+    pitch = 2 * radius + gap
+    yaw = float(rng.uniform(0, 2 * math.pi))
+    c, s = math.cos(yaw), math.sin(yaw)
+    out = []
+    for k, cls in enumerate(classes):
+        x, y = (k % cols - (cols - 1) / 2) * pitch, (k // cols - (math.ceil(n / cols) - 1) / 2) * pitch
+        out.append((cls, [c * x - s * y, s * x + c * y], yaw + float(rng.uniform(-0.2, 0.2))))
+    return out
 
 
 def _asset_scale(sc, cls: str):
@@ -244,7 +265,9 @@ def _occluders(rng, sc, re, cat: Catalog, camera: dict) -> list[dict]:
         t = rng.uniform(0.45, 0.7)
         p = cam + t * view + (right * rng.uniform(-0.5, 0.5) + up * rng.uniform(-0.5, 0.5)) * half * t
         rot = [rng.uniform(-math.pi, math.pi), rng.uniform(-math.pi, math.pi), rng.uniform(0, 2 * math.pi)]
-        out.append({"kind": str(rng.choice(kinds)), "role": "occluder", "scale": round(U(rng, o.scale) * half * t, 5),
+        kind = str(rng.choice(kinds))
+        extent = float(np.ptp(cat.distractors[kind].verts, axis=0).max())  # occluder size is relative to the view
+        out.append({"kind": kind, "role": "occluder", "scale": round(U(rng, o.scale) * half * t / extent, 5),
                     "location": _r(p), "rotation_euler": _r(rot),
                     "material_params": generic_material(rng, re.materials)})
     return out

@@ -39,7 +39,7 @@ def worker_main(cfg: dict, writer_args: dict, indices: list[int], out: mp.Queue,
         out.put(("ready", wid, rss_mb()))
         for index in indices:
             t = renderer.render_one(index)
-            out.put(("done", wid, index, t.render_s, t.total_s, rss_mb()))
+            out.put(("done", wid, index, t.render_s, t.total_s, rss_mb(), time.process_time()))
         renderer.close()
     except Sim2RealError as exc:
         out.put(("error", wid, str(exc), True))
@@ -62,6 +62,7 @@ class PoolStats:
     total_s: float = 0.0
     rss_mb: list[tuple[int, int, float]] = field(default_factory=list)  # (images so far, worker, MiB)
     done_at: list[float] = field(default_factory=list)  # perf_counter() of each finished image
+    cpu_s: list[tuple[int, float]] = field(default_factory=list)  # (worker, its CPU seconds so far)
     restarts: int = 0
 
 
@@ -103,6 +104,7 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
                     done += 1
                     stats.rss_mb.append((done, wid, msg[5]))
                     stats.done_at.append(time.perf_counter())
+                    stats.cpu_s.append((wid, msg[6]))
                     on_done(index)
                 elif kind == "error":
                     raise RenderFailed(msg[2] if msg[3] else f"render worker crashed:\n{msg[2]}")

@@ -38,6 +38,21 @@ def steady(done_at: list[float], warmup: int, window: int) -> dict:
     return out
 
 
+def cpu_bound_rate(cpu_s: list, cores: int) -> dict:
+    """CPU seconds per image (all threads of a worker, first image of each worker left out)
+    and the rate ``cores`` dedicated cores would give: fair on a CPU shared with others."""
+    last: dict[int, float] = {}
+    per_image = []
+    for wid, cpu in cpu_s:
+        if wid in last:
+            per_image.append(cpu - last[wid])
+        last[wid] = cpu
+    if not per_image:
+        return {}
+    mean = float(np.mean(per_image))
+    return {"cpu_s_per_image": round(mean, 4), "cpu_bound_images_per_s": round(cores / mean, 4)}
+
+
 def memory(rss: list, warmup: int) -> dict:
     """Worker RSS (MiB): mean over the 50 images after warm-up vs the last 50 images."""
     if len(rss) < warmup + 100:
@@ -76,6 +91,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(), "load_avg_at_end": os.getloadavg(), "wall_s": round(time.time() - t0, 2),
         "images": res["rendered"], "images_per_s_overall": res["images_per_s"],
         **steady(stats["done_at"], args.warmup, args.window),
+        **cpu_bound_rate(stats["cpu_s"], args.workers * args.threads or os.cpu_count()),
         "render_fraction": res["render_fraction"],
         "outside_render_fraction": None if res["render_fraction"] is None else round(1 - res["render_fraction"], 4),
         **memory(stats["rss_mb"], args.warmup), "restarts": res["restarts"], "classes": res["classes"],

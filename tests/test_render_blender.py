@@ -122,3 +122,38 @@ def test_resume_after_kill_ends_complete_without_duplicates(tmp_path):
     assert len({r.image_path for r in ds.records}) == 12
     assert not list(out.rglob("*.tmp"))
     assert_labels_exact(ds)
+
+
+def _write_asset(path: Path) -> None:
+    """A small tetrahedron in the given format (text formats by hand, .blend through bpy)."""
+    v = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
+    f = [(0, 2, 1), (0, 1, 3), (1, 2, 3), (2, 0, 3)]
+    if path.suffix == ".stl":
+        lines = ["solid t"]
+        for tri in f:
+            lines += ["facet normal 0 0 0", "outer loop", *(f"vertex {' '.join(map(str, v[i]))}" for i in tri),
+                      "endloop", "endfacet"]
+        path.write_text("\n".join(lines + ["endsolid t"]) + "\n")
+    elif path.suffix == ".ply":
+        head = ["ply", "format ascii 1.0", "element vertex 4", "property float x", "property float y",
+                "property float z", "element face 4", "property list uchar int vertex_indices", "end_header"]
+        path.write_text("\n".join(head + [" ".join(map(str, p)) for p in v] + [f"3 {a} {b} {c}" for a, b, c in f]) + "\n")
+    elif path.suffix == ".blend":
+        import bpy
+
+        mesh = bpy.data.meshes.new("tetra")
+        mesh.from_pydata(v, [], f)
+        obj = bpy.data.objects.new("tetra", mesh)
+        bpy.data.libraries.write(str(path), {obj})
+        bpy.data.objects.remove(obj)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".stl", ".ply", ".blend"])
+def test_other_asset_formats_import_and_are_labelled(tmp_path, suffix):
+    path = tmp_path / f"tetra{suffix}"
+    _write_asset(path)
+    _, ds = render(tmp_path, "num_images=2", "workers=0", "scene.include_builtin=false",
+                   "scene.objects.count=[2,3]", "scene.occluders.prob=0",
+                   f"scene.assets=[{{path: {path}, class_name: tetra}}]")
+    assert ds.classes == ["tetra"] and assert_labels_exact(ds) > 0

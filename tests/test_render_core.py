@@ -125,3 +125,20 @@ def test_exr_reader_rejects_other_files(tmp_path):
     bad.write_bytes(b"not an exr")
     with pytest.raises(ValueError, match="not an OpenEXR"):
         read_exr(bad)
+
+
+def test_rows_layout_places_objects_on_a_grid_without_overlap():
+    cfg = to_config(compose_render("scene.objects.placement.mode=rows", "scene.objects.count=[5,5]"))
+    meta, _ = sample_image(cfg, 0, get_scene("primitives"), catalog("primitives"))
+    xy = np.array([o["location"][:2] for o in meta["objects"]])
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(5) * 99
+    assert d.min() > 1.0  # pitch is twice the largest bounding radius
+
+
+def test_containers_stack_rests_the_top_layer_above_the_bottom():
+    cfg = to_config(compose_render("scene=containers", "scene.objects.count=[5,5]",
+                                   "scene.containers.arrangement_weights={stack: 1.0}",
+                                   "scene.objects.negative_fraction=0"))
+    meta, _ = sample_image(cfg, 0, get_scene("containers"), catalog("containers"))
+    z = sorted(o["location"][2] for o in meta["objects"])
+    assert z[-1] > z[0] + 0.5
