@@ -28,7 +28,8 @@ def collect_metrics(refine: Mapping, detectors: Mapping[str, Mapping], timings: 
     metrics: dict[str, float] = {}
     for mix, result in detectors.items():
         for key, value in result.get("metrics", {}).items():
-            if key.startswith("test/") and isinstance(value, (int, float)):
+            # slices stay in each detector's own metrics.json (and the report's slice table)
+            if key.startswith("test/") and "slice/" not in key and isinstance(value, (int, float)):
                 metrics[f"detector.{mix}.{key[len('test/'):]}"] = float(value)
     for key, value in refine.get("metrics", {}).items():
         if isinstance(value, (int, float)):

@@ -1,0 +1,49 @@
+"""`sim2real experiment=smoke`: every stage for real (Blender, GAN steps, detectors), tiny."""
+import json
+from pathlib import Path
+
+import pytest
+
+MIXES = ["sim", "refined", "sim+real10", "refined+real10", "real10", "real100"]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    from tests.conftest import run_cli
+
+    out = tmp_path_factory.mktemp("pipeline") / "run"
+    first = run_cli("sim2real", "experiment=smoke", f"out_dir={out}", cwd=out.parent, timeout=1500)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return out, first
+
+
+def test_smoke_writes_report_and_metrics(smoke):
+    out, _ = smoke
+    metrics = json.loads((out / "metrics.json").read_text())
+    for mix in MIXES:
+        for key in ("map50", "map"):
+            value = metrics[f"detector.{mix}.{key}"]
+            assert isinstance(value, float) and 0.0 <= value <= 1.0
+    for key in ("realism.c2st.sim", "realism.c2st.refined", "labels.preservation"):
+        assert isinstance(metrics[key], float)
+    for stage in ("render", "refine", "train", "report"):
+        assert metrics[f"timing_s.{stage}"] > 0
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") >= 4  # samples, real fraction, t-SNE, ...
+    assert "src='http" not in report and "src=\"http" not in report  # self-contained
+    for mix in MIXES:
+        assert f"<td>{mix}</td>" in report
+    refined = json.loads((out / "data" / "refined" / "dataset.json").read_text())
+    assert refined["kind"] == "refined" and refined["status"] == "complete"
+
+
+def test_rerun_reuses_every_stage(smoke):
+    from tests.conftest import run_cli
+
+    out, first = smoke
+    before = (out / "data" / "refined" / "dataset.json").stat().st_mtime_ns
+    again = run_cli("sim2real", "experiment=smoke", f"out_dir={out}", cwd=out.parent, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = again.stdout + again.stderr
+    assert log.count("reusing the finished result") == 3 + 1 + len(MIXES)
+    assert (out / "data" / "refined" / "dataset.json").stat().st_mtime_ns == before
