@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from render import camera_model
 from render.colour import to_display
+from render.occlusion import fractions, silhouette_areas
 from render.sampling import image_rng, sample_image, target_classes
 from render.scenes import get_scene
 from sim2real.config.render import RenderConfig
@@ -88,6 +89,7 @@ class Renderer:
             image = to_display(linear, cfg.reality.view_transform)
         cat = {o["instance_id"]: self.category_of[o["class"]] for o in meta["objects"]}
         anns = annotations_from_ids(ids, cat, min_area=cfg.min_visible_px)
+        self._occlusion(meta, ids, anns, geometry)
         visible = {a["instance_id"] for a in anns}
         # Instances below min_visible_px get no annotation; drop them from the id map too, so
         # every non-zero id in a mask has exactly one annotation.
@@ -101,6 +103,22 @@ class Renderer:
         if self.count % PURGE_EVERY == 0:
             self.stage.purge()
         return Timing(index, render_s, time.perf_counter() - t0)
+
+    def _occlusion(self, meta: dict, ids: np.ndarray, anns: list[dict], geometry: dict) -> None:
+        """Add ``occlusion`` and ``truncation`` to each annotation and target (render/occlusion.py)."""
+        cam = meta["camera"]
+        cam_world = np.asarray(self.stage.camera.matrix_world)
+        by_id = {a["instance_id"]: a for a in anns}
+        for k, o in enumerate(meta["objects"]):
+            base = self.stage.catalog.targets[o["class"]]
+            obj_world = np.asarray(self.stage.slots[k].matrix_world)
+            in_frame, total = silhouette_areas(geometry.get(k, base.verts), base.faces, obj_world, cam_world,
+                                               cam["focal_mm"], cam["sensor_mm"], self.cfg.resolution)
+            visible = int((ids == o["instance_id"]).sum())
+            o["occlusion"], o["truncation"] = fractions(visible, in_frame, total)
+            if o["instance_id"] in by_id:
+                by_id[o["instance_id"]]["occlusion"] = o["occlusion"]
+                by_id[o["instance_id"]]["truncation"] = o["truncation"]
 
     def close(self) -> None:
         self.stage.close()

@@ -326,6 +326,7 @@ def _ground(rng, sc, re) -> dict:
     visible = bool(rng.uniform() < g.visible_prob)
     options = [m for m in g.materials if m not in re.materials.ground_exclude] or list(g.materials)
     material = str(rng.choice(options))
-    return {"visible": visible, "material": material, "color": hsv(rng, (0.0, 0.6), (0.15, 0.8)),
-            "color2": hsv(rng, (0.0, 0.6), (0.15, 0.8)),
+    sat = tuple(re.materials.ground_saturation)
+    return {"visible": visible, "material": material, "color": hsv(rng, sat, (0.15, 0.8)),
+            "color2": hsv(rng, sat, (0.15, 0.8)),
             "scale": round(rng.uniform(0.5, 2.0) * g.texture_scale, 4), "rotation_deg": round(rng.uniform(0, 90), 2)}

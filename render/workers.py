@@ -137,10 +137,17 @@ def _start_clean(proc: mp.Process) -> None:
     saved = sys.path[:]
     marker = f"{os.sep}bpy{os.sep}"
     sys.path[:] = [p for p in saved if not (marker in p and f"{os.sep}scripts" in p)]
+    # Inside a joblib/loky worker the default start method is "loky", which the child
+    # (told to use its parent's default) cannot find: present "spawn" while starting.
+    method = mp.get_start_method(allow_none=True)
+    if method not in (None, "spawn"):
+        mp.set_start_method("spawn", force=True)
     try:
         proc.start()
     finally:
         sys.path[:] = saved
+        if method not in (None, "spawn"):
+            mp.set_start_method(method, force=True)
 
 
 def _retire(active: dict, wid: int, todo: deque, tries: Counter, stats: PoolStats, why: str) -> None:

@@ -157,3 +157,14 @@ def test_other_asset_formats_import_and_are_labelled(tmp_path, suffix):
                    "scene.objects.count=[2,3]", "scene.occluders.prob=0",
                    f"scene.assets=[{{path: {path}, class_name: tetra}}]")
     assert ds.classes == ["tetra"] and assert_labels_exact(ds) > 0
+
+
+def test_lone_object_is_unoccluded_and_occlusion_is_recorded(tmp_path):
+    _, ds = render(tmp_path, "num_images=3", "workers=0", "scene.objects.count=[1,1]",
+                   "scene.distractors.count=[0,0]", "scene.occluders.prob=0", "scene.camera.look_at_jitter=0",
+                   "scene.camera.distance=[4,4]", "scene.objects.scale=[1.2,1.2]",
+                   "scene.objects.negative_fraction=0")
+    ann = json.loads((ds.root / "annotations.json").read_text())["annotations"]
+    assert len(ann) == 3
+    for a in ann:
+        assert 0.0 <= a["occlusion"] < 0.1 and a["truncation"] < 0.1

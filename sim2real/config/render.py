@@ -168,6 +168,7 @@ class MaterialsConfig:
     dent_depth: list[float] = field(default_factory=lambda: [0.03, 0.1])  # fraction of size
     ground_textured: bool = False  # proxy_real: richer, bumpier ground shaders
     ground_exclude: list[str] = field(default_factory=list)  # drop these from scene.ground.materials
+    ground_saturation: list[float] = field(default_factory=lambda: [0.0, 0.6])
 
 
 @dataclass
