@@ -61,7 +61,7 @@ class DetectionDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:
         rgb = read_rgb(self.samples[i].record.image_path)
-        image = torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
+        image = torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0)  # copy: decoded arrays are read-only
         target = self.target(i, rgb.shape[0], rgb.shape[1])
         if self.augment is not None:
             image, target = self.augment(image, target)

@@ -56,20 +56,33 @@ def register(name: str, **spec_kw: Any) -> Callable[[Callable[..., nn.Module]], 
 
 # --- torchvision's detectors, untrained ------------------------------------------------------
 
-def _tv(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+def _rcnn_small_image_defaults(image_size: int) -> dict[str, int]:
+    """Proposal and RoI sampling counts for small inputs.
+
+    torchvision's defaults (2000 proposals, 512 sampled RoIs per image) are sized for 800-px
+    COCO photos; on a 128-px render they multiply the RoI-head cost ~10x for no gain.
+    """
+    if image_size >= 512:
+        return {}
+    return dict(rpn_pre_nms_top_n_train=600, rpn_post_nms_top_n_train=300, rpn_pre_nms_top_n_test=300,
+                rpn_post_nms_top_n_test=100, rpn_batch_size_per_image=128, box_batch_size_per_image=128)
+
+
+def _tv(fn: Callable[..., nn.Module], *, rcnn: bool = False) -> Callable[..., nn.Module]:
     def build(num_classes: int, image_size: int, **kw: Any) -> nn.Module:
         """torchvision's builder, untrained, at the data's input size."""
+        defaults = _rcnn_small_image_defaults(image_size) if rcnn else {}
         return fn(weights=None, weights_backbone=None, num_classes=num_classes,
-                  min_size=image_size, max_size=image_size, **kw)
+                  min_size=image_size, max_size=image_size, **{**defaults, **kw})
 
     return build
 
 
-register("fasterrcnn_mobilenet_v3_large_fpn")(_tv(tvd.fasterrcnn_mobilenet_v3_large_fpn))
-register("fasterrcnn_resnet50_fpn_v2")(_tv(tvd.fasterrcnn_resnet50_fpn_v2))
+register("fasterrcnn_mobilenet_v3_large_fpn")(_tv(tvd.fasterrcnn_mobilenet_v3_large_fpn, rcnn=True))
+register("fasterrcnn_resnet50_fpn_v2")(_tv(tvd.fasterrcnn_resnet50_fpn_v2, rcnn=True))
 register("retinanet_resnet50_fpn_v2")(_tv(tvd.retinanet_resnet50_fpn_v2))
 register("fcos_resnet50_fpn", adapt_anchors=False)(_tv(tvd.fcos_resnet50_fpn))
-register("maskrcnn_resnet50_fpn_v2", needs_masks=True)(_tv(tvd.maskrcnn_resnet50_fpn_v2))
+register("maskrcnn_resnet50_fpn_v2", needs_masks=True)(_tv(tvd.maskrcnn_resnet50_fpn_v2, rcnn=True))
 
 
 @register("ssdlite320_mobilenet_v3_large", adapt_anchors=False)
@@ -91,8 +104,7 @@ def _fasterrcnn_tiny(num_classes: int, image_size: int, *, fpn_channels: int = 6
     """Faster R-CNN on a TinyResNet-FPN (strides 8..64), sampling sized for small images."""
     backbone = tiny_fpn_backbone(levels=(2, 3, 4), out_channels=fpn_channels, blocks=blocks, widths=widths)
     anchors = AnchorGenerator(((16,), (32,), (64,), (128,)), ((0.5, 1.0, 2.0),) * 4)
-    defaults = dict(rpn_pre_nms_top_n_train=600, rpn_post_nms_top_n_train=300, rpn_pre_nms_top_n_test=300,
-                    rpn_post_nms_top_n_test=100, rpn_batch_size_per_image=128, box_batch_size_per_image=64)
+    defaults = {**_rcnn_small_image_defaults(image_size), "box_batch_size_per_image": 64}
     return tvd.FasterRCNN(
         backbone, num_classes=None, min_size=image_size, max_size=image_size,
         rpn_anchor_generator=anchors, rpn_head=RPNHead(fpn_channels, 3),

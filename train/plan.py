@@ -78,6 +78,20 @@ def _image_size(samples: list[Sample]) -> int:
     return sides.most_common(1)[0][0] if sides else 128
 
 
+def _class_map(value: Any) -> dict[str, str]:
+    """``data.class_map`` is ``{label in the data: scene class}`` with string names only."""
+    if value is None:
+        return {}
+    try:
+        items = dict(value).items()
+    except (TypeError, ValueError):
+        raise ConfigError(f"data.class_map must be a mapping {{label: scene class}}, got {value!r}") from None
+    bad = {k: v for k, v in items if not isinstance(v, str) or not isinstance(k, str)}
+    if bad:
+        raise ConfigError(f"data.class_map must map names onto class names, got {bad}")
+    return {str(k): str(v) for k, v in items}
+
+
 def _weights(data: Any, n_train: int) -> tuple[list[float | None], float | None]:
     if data.weights is None:
         return [None] * n_train, None
@@ -94,7 +108,7 @@ def build_plan(cfg: Any) -> DataPlan:
     data = cfg.data
     train_paths = as_list(data.train, "data.train")
     classes = _scene_classes(data, train_paths)
-    cmap = dict(data.class_map or {})
+    cmap = _class_map(data.class_map)
     weights, real_weight = _weights(data, len(train_paths))
     unmapped: dict[str, dict[str, int]] = {}
     synthetic = []

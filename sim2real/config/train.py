@@ -61,7 +61,8 @@ class TrainDataConfig:
     real_train: Optional[str] = None
     real_fraction: float = 0.0
     test: Optional[str] = None
-    class_map: dict[str, str] = field(default_factory=dict)
+    # null (not {}) so that a plain ``data.class_map={a: b}`` override replaces it in struct mode
+    class_map: Any = None  # {label in the data: scene class}
     classes: Optional[list[str]] = None  # null: the first training source's classes
     val_fraction: float = 0.1
     batch_size: int = 8

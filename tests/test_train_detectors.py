@@ -1,0 +1,91 @@
+"""Every registered detector trains a few real steps on 64-px data and is evaluated; weights files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from sim2real.errors import ConfigError
+from tests.test_train_common import FAST, compose_train, shapes
+from train.detectors import DETECTORS, auto_anchor_sizes, create_detector
+from train.run import run
+
+DETECTOR_CONFIGS = {
+    "fcos_tiny": "fcos_tiny", "fasterrcnn_tiny": "fasterrcnn_tiny",
+    "fasterrcnn_mobilenet_v3_large_fpn": "fasterrcnn_mobilenet", "fasterrcnn_resnet50_fpn_v2": "fasterrcnn_resnet50",
+    "retinanet_resnet50_fpn_v2": "retinanet", "fcos_resnet50_fpn": "fcos", "ssdlite320_mobilenet_v3_large": "ssdlite",
+    "maskrcnn_resnet50_fpn_v2": "maskrcnn",
+}
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("det_data")
+    return shapes(root, "sim", num_images=6), shapes(root, "real", num_images=4, style="real", seed=5)
+
+
+def test_every_registered_detector_has_a_config():
+    assert set(DETECTOR_CONFIGS) == set(DETECTORS)
+
+
+# Fewer sampled RoIs keep the ResNet-50 R-CNN heads (4 convs on every RoI) quick on 2 cores.
+SMALL_RCNN = ["+detector.kwargs.box_batch_size_per_image=16", "+detector.kwargs.rpn_post_nms_top_n_test=20"]
+
+
+@pytest.mark.parametrize("name", sorted(DETECTOR_CONFIGS))
+def test_detector_trains_and_evaluates(name, data, tmp_path):
+    sim, real = data
+    extra = SMALL_RCNN if name in ("fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2") else []
+    cfg = compose_train(f"detector={DETECTOR_CONFIGS[name]}", f"data.train=[{sim}]", f"data.test={real}",
+                        f"out_dir={tmp_path}", "plots=false", "data.val_fraction=0", "slices=none", *FAST, *extra)
+    model = create_detector(name, 2, 64)
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+    result = run(cfg)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test/map50", "test/map", "test/map75", "test/mar_100", "test/ap/square", "test/ap/disc"):
+        assert key in metrics and key in result["metrics"]
+    assert 0.0 <= (metrics["test/map50"] or 0.0) <= 1.0
+    ckpt = torch.load(tmp_path / "checkpoints" / "merged" / "last.ckpt", weights_only=False)
+    trained = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    assert ckpt["global_step"] == 2
+    changed = [k for k, v in before.items() if k in trained and not torch.equal(v, trained[k])]
+    assert changed, "two optimiser steps changed no weight"
+
+
+def test_input_size_follows_the_data():
+    model = create_detector("fasterrcnn_tiny", 2, 128)
+    assert model.transform.min_size == (128,) and model.transform.max_size == 128
+    out = model.eval()([torch.rand(3, 128, 128)])
+    assert isinstance(out, list) and set(out[0]) >= {"boxes", "scores", "labels"}
+    ssd = create_detector("ssdlite320_mobilenet_v3_large", 2, 96)
+    assert ssd.transform.fixed_size == (96, 96)
+
+
+def test_anchor_sizes_follow_the_boxes():
+    template = ((32,), (64,), (128,), (256,), (512,))
+    sizes = auto_anchor_sizes(template, 128, box_sizes=torch.linspace(10, 40, 50).numpy())
+    assert len(sizes) == 5 and all(len(level) == 1 for level in sizes)
+    assert sizes[0][0] < 10 and 40 < sizes[-1][0] < 80
+    scaled = auto_anchor_sizes(template, 160, box_sizes=None)
+    assert scaled[0][0] == round(32 * 160 / 800) and scaled[-1][0] == round(512 * 160 / 800)
+    model = create_detector("fasterrcnn_mobilenet_v3_large_fpn", 2, 128, box_sizes=torch.linspace(10, 40, 50).numpy())
+    assert max(s for level in model.rpn.anchor_generator.sizes for s in level) < 80
+
+
+def test_local_weights_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        create_detector("fcos_tiny", 2, 64, weights=str(tmp_path / "missing.pt"))
+    source = create_detector("fcos_tiny", 3, 64)
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    target = create_detector("fcos_tiny", 2, 64, weights=str(tmp_path / "w.pt"))  # class head differs: skipped
+    key = "backbone.body.stem.0.weight"
+    assert torch.equal(target.state_dict()[key], source.state_dict()[key])
+    torch.save(source.backbone.body.state_dict(), tmp_path / "body.pt")
+    other = create_detector("fasterrcnn_tiny", 2, 64, weights_backbone=str(tmp_path / "body.pt"))
+    assert torch.equal(other.backbone.body.state_dict()["stem.0.weight"], source.state_dict()[key])
+
+
+def test_unknown_detector_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown detector"):
+        create_detector("yolo_v99", 2, 64)
