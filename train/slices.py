@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from sim2real.errors import ConfigError
 from train.evaluate import coco_metrics
 from train.sources import Sample
 
@@ -177,11 +178,24 @@ def _order(sdef: Any):
     return lambda v: (labels.index(v) if v in labels else len(labels), v)
 
 
+def _threshold(thresholds: Any, name: str, value: str) -> float | None:
+    """``{slice: minimum}`` or ``{slice: {value: minimum}}``."""
+    entry = (thresholds or {}).get(name)
+    if entry is None:
+        return None
+    if isinstance(entry, (int, float)):
+        return float(entry)
+    try:
+        own = dict(entry).get(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"slices.thresholds.{name} must be a number or {{value: number}}, got {entry!r}") from None
+    return None if own is None else float(own)
+
+
 def _apply_thresholds(report: SliceReport, cfg: Any) -> None:
-    thresholds = dict(cfg.thresholds or {})
     for r in report.results:
         sdef = cfg.definitions[r.name]
-        r.threshold = next((float(t) for t in (thresholds.get(r.label), thresholds.get(r.name), sdef.min, cfg.default_min)
+        r.threshold = next((float(t) for t in (_threshold(cfg.thresholds, r.name, r.value), sdef.min, cfg.default_min)
                             if t is not None), None)
         value = r.metrics.get(report.metric)
         r.checked = r.threshold is not None and r.boxes >= int(cfg.min_boxes) and value is not None

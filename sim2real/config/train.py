@@ -104,18 +104,19 @@ class SlicesConfig:
         "metric": str,
         "min_boxes": int,
         "default_min": Optional[float],
-        "thresholds": dict[str, float],
+        "thresholds": Any,
         "definitions": dict[str, SliceDef],
     }
     enabled = True
     metric = "map50"  # map50 | map | map75 | mar_100
     min_boxes = 5  # slices with fewer true boxes are reported, never asserted
     default_min = None
-    thresholds = field(default_factory=dict)  # "name" or "name=value" -> minimum metric
+    # {slice: minimum} or {slice: {value: minimum}}, e.g. {background: 0.5, size: {small: 0.2}}
+    thresholds = None
     definitions = field(default_factory=dict)
 
     def __init__(self) -> None:  # dataclass(init=False): an ``assert`` parameter is not Python
-        self.thresholds, self.definitions = {}, {}
+        self.thresholds, self.definitions = None, {}
 
 
 SlicesConfig = _keyword_field_dataclass(SlicesConfig, {"assert": (bool, False)})
