@@ -13,16 +13,25 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from hydra import compose
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 
 from sim2real import atomic
-from sim2real.app import resolved
+from sim2real.app import CONF_DIR, resolved
 from sim2real.dataset import fingerprint
 
 log = logging.getLogger(__name__)
 
 # stage -> (primary config, module whose run(cfg) does the work)
 STAGES = {"render": ("render", "render.run"), "refine": ("refine", "refiner.run"), "train": ("train", "train.run")}
+
+
+def compose_stage(config_name: str, overrides: Sequence[str]):
+    """Compose a stage's primary config, inside a running Hydra app or outside one."""
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name=config_name, overrides=list(overrides))
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))
 
 
 def stage_key(cfg_dict: dict) -> str:
@@ -34,7 +43,7 @@ def stage_key(cfg_dict: dict) -> str:
 def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Path) -> dict:
     """Run ``stage`` with ``overrides`` (or reuse its recorded result); returns its result dict."""
     config_name, module = STAGES[stage]
-    cfg = compose(config_name=config_name, overrides=list(overrides))
+    cfg = compose_stage(config_name, overrides)
     key = stage_key(resolved(cfg))
     marker = Path(state_dir) / f"{label}.json"
     if marker.is_file():
