@@ -35,6 +35,7 @@ def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, pr
                   batch_size: int = 8, overwrite: bool = False, grayscale: bool = False,
                   channels_last: bool = False, device: str | torch.device = "cpu") -> Manifest:
     digest = weights_digest(model.generator)
+    overwrite = overwrite or _is_own_earlier_output(Path(out_dir), source, provenance)
     writer = derive_dataset(source, Path(out_dir), kind="refined",
                             provenance={**provenance, "generator_sha": digest}, config=config,
                             resume_key={"generator": digest, "source": str(source.root)}, overwrite=overwrite)
@@ -66,6 +67,22 @@ def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, pr
                     writer.write(i, to_uint8(out))
                 progress.advance(task, len(chunk))
     return writer.finalize()
+
+
+def _is_own_earlier_output(out_dir: Path, source: SimDataset, provenance: dict) -> bool:
+    """A refined set this refiner wrote from the same source with an earlier checkpoint (e.g.
+    before resumed training): stale, safe to replace. Anything else is never overwritten."""
+    if not (out_dir / "dataset.json").is_file():
+        return False
+    try:
+        old = Manifest.load(out_dir)
+    except Exception:
+        return False
+    same = (old.kind == "refined" and old.provenance.get("source") == str(source.root)
+            and old.provenance.get("checkpoint") == provenance.get("checkpoint"))
+    if same:
+        log.info("%s: replacing refined images made by an earlier checkpoint", out_dir)
+    return same
 
 
 def read_refined(root: Path | str) -> list[np.ndarray]:

@@ -28,11 +28,11 @@ class SimData:
     dataset: SimDataset
     images: list[np.ndarray]  # HxWx3 uint8
     instance: list[np.ndarray]  # HxW instance ids
-    semantic: list[np.ndarray]  # HxW class index (0 = background, i + 1 = classes[i])
+    semantic: list[np.ndarray]  # HxW task-net target: 1 = any object, 0 = background
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.dataset.classes) + 1
+    # The task net segments objects from background, class-agnostic: refinement must keep
+    # every object's pixels where they are; telling a disc from a square is not its job.
+    num_classes = 2
 
     def fg(self, i: int) -> np.ndarray:
         return (self.instance[i] > 0).astype(np.float32)
@@ -53,20 +53,17 @@ def load_sim(path: str | Path, *, grayscale: bool = False) -> SimData:
     if not ds.has_masks:
         raise DatasetError(f"data.sim={path}: sim dataset has no instance masks (masks/*.png); "
                            "the refiner needs them for its foreground/background losses")
-    class_index = {name: i + 1 for i, name in enumerate(ds.classes)}
     images, instance, semantic = [], [], []
     for i, rec in enumerate(ds.records):
         img = ds.image(i)
         ids = ds.mask(i)
         if ids.shape != img.shape[:2]:
             raise DatasetError(f"{rec.mask_path}: mask {ids.shape} does not match image {img.shape[:2]}")
-        lut = np.zeros(int(ids.max()) + 1, np.uint8)
-        for inst, name in zip(rec.instance_ids, rec.labels):
-            if 0 < inst < len(lut):
-                lut[inst] = class_index[name]
+        labelled = np.zeros(int(ids.max()) + 1, np.uint8)
+        labelled[[i for i in rec.instance_ids if 0 < i < len(labelled)]] = 1  # ids with annotations
         images.append(to_grey3(img) if grayscale else img)
         instance.append(ids)
-        semantic.append(lut[ids])
+        semantic.append(labelled[ids])
     return SimData(ds, images, instance, semantic)
 
 
@@ -128,7 +125,7 @@ def rescale_short(img: np.ndarray, short: int) -> np.ndarray:
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div_(127.5).sub_(1.0)
+    return torch.from_numpy(np.array(img, dtype=np.float32)).permute(2, 0, 1).div_(127.5).sub_(1.0)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

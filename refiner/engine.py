@@ -62,6 +62,23 @@ class RefinerModule(pl.LightningModule):
             for group in opt.param_groups:
                 group["lr"] = lr * f
 
+    # ---- distributed -------------------------------------------------------------------------
+    def on_fit_start(self) -> None:
+        """Start every process from rank 0's weights (GradSyncDDP does not wrap in DDP)."""
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            for t in list(self.parameters()) + list(self.buffers()):
+                dist.broadcast(t.data, 0)
+
+    def on_train_end(self) -> None:
+        """Gradients were averaged by hand: prove the replicas ended identical."""
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            total = torch.stack([p.detach().double().sum() for p in self.model.generator.parameters()]).sum()
+            spread = total.clone().reshape(1)
+            gathered = [torch.zeros_like(spread) for _ in range(dist.get_world_size())]
+            dist.all_gather(gathered, spread)
+            if not all(torch.allclose(g, gathered[0], rtol=1e-6, atol=1e-6) for g in gathered):
+                raise RuntimeError(f"refiner replicas diverged across processes: {[float(g) for g in gathered]}")
+
     # ---- the step ------------------------------------------------------------------------------
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> int | None:
         if self.step >= self.max_steps:
@@ -126,7 +143,8 @@ class RefinerModule(pl.LightningModule):
         self.step += 1
         losses = {f"train/{k}": v for k, v in m.current_losses().items()}
         losses["train/refiner_step"] = float(self.step)
-        self.log_dict(losses, on_step=True, prog_bar=False, logger=True, sync_dist=False)
+        if self.loggers:
+            self.log_dict(losses, on_step=True, prog_bar=False, logger=True, sync_dist=False)
         if self.image_every and (self.step % self.image_every == 0 or self.step == 1):
             self._log_images()
         if self.step >= self.max_steps:

@@ -70,27 +70,25 @@ class _Critic(nn.Module):
 
 
 def _fit_score(xa: torch.Tensor, xb: torch.Tensor, train_a: np.ndarray, train_b: np.ndarray,
-               test_a: np.ndarray, test_b: np.ndarray, *, epochs: int, width: int, seed: int) -> float:
+               test_a: np.ndarray, test_b: np.ndarray, *, steps: int, width: int, seed: int) -> float:
     torch.manual_seed(seed)
     net = _Critic(width)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     x = torch.cat([xa[train_a], xb[train_b]])
     y = torch.cat([torch.ones(len(train_a)), torch.zeros(len(train_b))])
     weights = torch.cat([torch.full((len(train_a),), 0.5 / len(train_a)), torch.full((len(train_b),), 0.5 / len(train_b))])
-    n, bs = len(x), 32
+    n, bs = len(x), min(32, len(x))
     gen = torch.Generator().manual_seed(seed)
     net.train()
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        for k in range(0, n, bs):
-            idx = order[k:k + bs]
-            xb_ = x[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            xb_ = torch.where(flip[:, None, None, None], xb_.flip(3), xb_)
-            loss = (F.binary_cross_entropy_with_logits(net(xb_), y[idx], reduction="none") * weights[idx]).sum() / weights[idx].sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    for _ in range(steps):
+        idx = torch.randperm(n, generator=gen)[:bs]
+        xb_ = x[idx]
+        flip = torch.rand(len(idx), generator=gen) < 0.5
+        xb_ = torch.where(flip[:, None, None, None], xb_.flip(3), xb_)
+        loss = (F.binary_cross_entropy_with_logits(net(xb_), y[idx], reduction="none") * weights[idx]).sum() / weights[idx].sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
     net.eval()
     with torch.inference_mode():
         tpr = (net(xa[test_a]) > 0).float().mean().item()
@@ -98,7 +96,7 @@ def _fit_score(xa: torch.Tensor, xb: torch.Tensor, train_a: np.ndarray, train_b:
     return 0.5 * (tpr + tnr)
 
 
-def c2st(real: ImageSource, other: ImageSource, *, size: int = 64, epochs: int = 8, width: int = 16,
+def c2st(real: ImageSource, other: ImageSource, *, size: int = 64, steps: int = 150, width: int = 16,
          folds: int = 2, max_images: int | None = 400, seed: int = 0) -> float:
     """Balanced accuracy of a small CNN telling ``real`` from ``other`` on held-out images.
 
@@ -118,13 +116,13 @@ def c2st(real: ImageSource, other: ImageSource, *, size: int = 64, epochs: int =
         for k in range(folds):
             tr_a = np.concatenate([p for j, p in enumerate(parts_a) if j != k])
             tr_b = np.concatenate([p for j, p in enumerate(parts_b) if j != k])
-            scores.append(_fit_score(xa, xb, tr_a, tr_b, parts_a[k], parts_b[k], epochs=epochs, width=width, seed=seed + k))
+            scores.append(_fit_score(xa, xb, tr_a, tr_b, parts_a[k], parts_b[k], steps=steps, width=width, seed=seed + k))
     return float(np.mean(scores))
 
 
 def label_preservation(task_net: nn.Module, images_sim: list[np.ndarray], images_refined: list[np.ndarray],
                        semantic: list[np.ndarray], num_classes: int) -> dict[str, float]:
-    """Object mean IoU of the frozen task net on refined vs on sim images, and their ratio."""
+    """Object-mask IoU of the frozen task net on refined vs on sim images, and their ratio."""
     from refiner.data import to_tensor
     from refiner.tasknet import confusion
 

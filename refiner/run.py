@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def evaluate(cfg: DictConfig, module: RefinerModule, sim: SimData, real: list[np
     """The stage's metrics on the written refined set (see METRIC_KEYS, docs/refiner.md)."""
     m = cfg.refiner.metrics
     refined = read_refined(out_dir)
-    kw = dict(size=m.c2st.size, epochs=m.c2st.epochs, width=m.c2st.width, folds=m.c2st.folds,
+    kw = dict(size=m.c2st.size, steps=m.c2st.steps, width=m.c2st.width, folds=m.c2st.folds,
               max_images=m.c2st.max_images, seed=cfg.seed)
     metrics: dict[str, float] = {
         "realism.c2st.sim": c2st(real, sim.images, **kw),
@@ -147,6 +148,7 @@ def run(cfg: DictConfig) -> dict:
     module = RefinerModule(model, max_steps=max_steps, channels_last=channels_last,
                            image_every=cfg.logger.log_images_every_n_steps, samples_dir=work_dir / "samples")
     checkpoint = ckpt
+    module.last_good = str(ckpt) if ckpt else None
     if cfg.train:
         trainer = _train(cfg, module, sim, real, ckpt, work_dir)
         if not trainer.is_global_zero:
@@ -165,12 +167,13 @@ def run(cfg: DictConfig) -> dict:
     metrics: dict[str, float] = {"data.real_skipped": float(len(skips.skipped)), "train.steps": float(module.step)}
     if cfg.evaluate:
         metrics.update(evaluate(cfg, module, sim, real, out_dir))
+    metrics = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}  # strict JSON
     metrics_path = work_dir / "metrics.json"
     atomic.write_json(metrics_path, metrics, indent=2)
     manifest = Manifest.load(out_dir)
     manifest.provenance["metrics"] = metrics
     manifest.save(out_dir)
-    tracking.log_metrics({f"refine/{k}": v for k, v in metrics.items()})
-    log.info("refiner metrics: %s", json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+    tracking.log_metrics({f"refine/{k}": v for k, v in metrics.items() if v is not None})
+    log.info("refiner metrics: %s", json.dumps({k: v if v is None else round(v, 4) for k, v in metrics.items()}))
     return {"out_dir": str(out_dir), "checkpoint": str(checkpoint), "work_dir": str(work_dir),
             "metrics_path": str(metrics_path), "metrics": metrics, "steps": module.step}

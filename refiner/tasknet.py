@@ -1,7 +1,7 @@
 """The small task network behind label consistency and the label-preservation score.
 
-A two-scale U-Net-like segmenter trained on the sim images and their instance masks (one
-class per object category, 0 = background), then frozen. Photometric augmentation during its
+A small U-Net trained on the sim images to segment objects (any annotated instance) from
+background, then frozen. Photometric augmentation during its
 training makes it judge shape rather than style, so a refined image that keeps every object
 where it was scores as well as its sim source.
 """
@@ -24,29 +24,34 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class TinySegmenter(nn.Module):
-    """Fully convolutional; input NCHW in [-1, 1], output class logits at input resolution."""
+    """A four-level U-Net, fully convolutional; input NCHW in [-1, 1], logits at input size.
 
-    def __init__(self, num_classes: int, width: int = 16) -> None:
+    Four poolings give a receptive field of ~140 px: telling the inside of a large flat object
+    from flat background needs context, not just edges.
+    """
+
+    def __init__(self, num_classes: int, width: int = 12, levels: int = 4) -> None:
         super().__init__()
         self.num_classes = num_classes
-        self.enc1 = _block(3, width)
-        self.enc2 = _block(width, width * 2)
-        self.enc3 = _block(width * 2, width * 2)
-        self.dec2 = _block(width * 4, width * 2)
-        self.dec1 = _block(width * 3, width)
-        self.head = nn.Conv2d(width, num_classes, 1)
+        chans = [width * min(2 ** i, 4) for i in range(levels + 1)]
+        self.down = nn.ModuleList([_block(3, chans[0])] + [_block(chans[i], chans[i + 1]) for i in range(levels)])
+        self.up = nn.ModuleList(_block(chans[i + 1] + chans[i], chans[i]) for i in reversed(range(levels)))
+        self.head = nn.Conv2d(chans[0], num_classes, 1)
+        self.multiple = 2 ** levels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
+        ph, pw = (-h) % self.multiple, (-w) % self.multiple
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        e1 = self.enc1(x)
-        e2 = self.enc2(F.max_pool2d(e1, 2))
-        e3 = self.enc3(F.max_pool2d(e2, 2))
-        d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0), e2], 1))
-        d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], 1))
-        return self.head(d1)[..., :h, :w]
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        x = skips.pop()
+        for block in self.up:
+            x = block(torch.cat([F.interpolate(x, scale_factor=2.0), skips.pop()], 1))
+        return self.head(x)[..., :h, :w]
 
 
 def photometric(width: float = 1.0) -> nn.Module:
@@ -89,7 +94,7 @@ def train_task_net(images: list[np.ndarray], semantic: list[np.ndarray], num_cla
         loss.backward()
         opt.step()
         sched.step()
-    log.info("task net trained: %d steps, final loss %.3f", steps, float(loss))
+    log.info("task net trained: %d steps, final loss %.3f", steps, float(loss.detach()))
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)

@@ -80,14 +80,14 @@ class OptimConfig:
 
 @dataclass
 class TaskNetConfig:
-    """The small frozen segmenter behind label consistency and the label-preservation score."""
+    """The small frozen foreground segmenter behind label consistency and label preservation."""
 
     enabled: bool = True
-    width: int = 16
-    steps: int = 300
+    width: int = 12
+    steps: int = 150
     lr: float = 3e-3
-    batch_size: int = 8
-    crop: int = 64
+    batch_size: int = 4
+    crop: int = 128  # context matters: large flat objects need it
     photometric_aug: bool = True  # so the score measures geometry rather than style
 
 
@@ -95,8 +95,8 @@ class TaskNetConfig:
 class C2STConfig:
     """Classifier two-sample test settings (refiner/metrics.py)."""
 
-    size: int = 64
-    epochs: int = 8
+    size: int = 64  # images are resized (shorter side) and centre-cropped to size x size
+    steps: int = 150  # classifier optimisation steps per fold (batch 32)
     width: int = 16
     folds: int = 2
     max_images: int = 400

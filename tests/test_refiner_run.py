@@ -1,0 +1,115 @@
+"""The refiner stage through its in-process API on composed configs: refine-apply keeps labels
+byte-identical, resume continues the step count, divergence stops cleanly, bad input fails."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from refiner.engine import RefinerDiverged
+from refiner.run import METRIC_KEYS, run
+from sim2real.app import CONF_DIR
+from sim2real.config import register_configs
+from sim2real.dataset import SimDataset
+from sim2real.errors import DatasetError
+from sim2real.synthetic import make_image_folder, make_shapes_dataset
+
+FAST = ["logger=none", "trainer.enable_progress_bar=false", "refiner.task_net.steps=3", "refiner.task_net.crop=32",
+        "refiner.task_net.width=4", "refiner.metrics.c2st.steps=3", "refiner.metrics.c2st.size=32",
+        "refiner.net.ngf=8", "refiner.net.n_blocks=1", "refiner.net.ndf=8", "data.crop=32"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("refiner_data")
+    make_shapes_dataset(root / "sim", num_images=6, size=32, style="sim")
+    make_image_folder(root / "real", num_images=6, size=40)
+    (root / "real" / "broken.png").write_bytes(b"not a png")
+    return root
+
+
+def compose_refine(*overrides: str):
+    register_configs()
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        return compose("refine", overrides=[*FAST, *overrides])
+
+
+def _cfg(data: Path, out: Path, *extra: str, refiner: str = "fastcut", steps: int = 3):
+    return compose_refine(f"refiner={refiner}", f"data.sim={data / 'sim'}", f"data.real={data / 'real'}",
+                          f"out_dir={out}", f"trainer.max_steps={steps}", *extra)
+
+
+def test_run_writes_refined_set_with_identical_labels_and_resumes(data, tmp_path):
+    out = tmp_path / "refined"
+    with pytest.warns(UserWarning, match="broken.png"):
+        res = run(_cfg(data, out, "refiner.checkpoint_every_n_steps=2"))
+    src = data / "sim"
+    assert (out / "annotations.json").read_bytes() == (src / "annotations.json").read_bytes()
+    refined, sim = SimDataset(out), SimDataset(src)
+    assert refined.manifest.kind == "refined" and refined.manifest.status == "complete"
+    prov = refined.manifest.provenance
+    assert prov["source"] == str(src) and prov["checkpoint"] == res["checkpoint"] and "config" in prov
+    for i in range(len(sim)):
+        assert refined.image(i).shape == sim.image(i).shape
+        assert np.array_equal(refined.mask(i), sim.mask(i))
+    metrics = json.loads(Path(res["metrics_path"]).read_text())
+    assert set(METRIC_KEYS) <= set(metrics) and set(metrics) == set(res["metrics"])
+    assert metrics["data.real_skipped"] == 1
+    assert all(0.0 <= metrics[k] <= 1.0 for k in ("realism.c2st.sim", "realism.c2st.refined"))
+    ckpts = Path(res["work_dir"]) / "checkpoints"
+    assert (ckpts / "step_000002.ckpt").is_file()
+    assert torch.load(res["checkpoint"], weights_only=False)["refiner_step"] == 3
+
+    # resume: the step count continues from 3 to 5; apply resumes (re-writes only a missing image)
+    (out / "images" / "000004.png").unlink()
+    res2 = run(_cfg(data, out, "ckpt_path=last", "evaluate=false", steps=5))
+    assert res2["steps"] == 5
+    assert torch.load(res2["checkpoint"], weights_only=False)["refiner_step"] == 5
+    assert (out / "images" / "000004.png").is_file()
+
+
+def test_apply_only_from_checkpoint_resumes_partial_output(data, tmp_path):
+    out = tmp_path / "refined"
+    res = run(_cfg(data, out, "evaluate=false", refiner="simgan", steps=2))
+    before = (out / "images" / "000001.png").read_bytes()
+    (out / "images" / "000003.png").unlink()
+    res2 = run(_cfg(data, out, "train=false", "ckpt_path=last", "evaluate=false", refiner="simgan"))
+    assert res2["checkpoint"] == res["checkpoint"]
+    assert (out / "images" / "000001.png").read_bytes() == before
+    assert SimDataset(out).manifest.status == "complete"
+
+
+def test_exploding_loss_stops_keeping_last_good_checkpoint(data, tmp_path):
+    out = tmp_path / "refined"
+    run(_cfg(data, out, "evaluate=false", steps=2))
+    last = out.parent / "refined_refiner" / "checkpoints" / "last.ckpt"
+    with pytest.raises(RefinerDiverged, match=r"exploded.*last good checkpoint: .*last.ckpt"):
+        run(_cfg(data, out, "ckpt_path=last", "refiner.max_loss=1e-12", steps=4))
+    assert torch.load(last, weights_only=False)["refiner_step"] == 2
+
+
+def test_bad_input_gives_one_line_errors(data, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="holds no images") as err:
+        run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={empty}", f"out_dir={tmp_path / 'o1'}"))
+    assert "\n" not in str(err.value)
+
+    no_masks = tmp_path / "sim_nomasks"
+    shutil.copytree(data / "sim", no_masks)
+    shutil.rmtree(no_masks / "masks")
+    with pytest.raises(DatasetError, match="no instance masks"):
+        run(compose_refine(f"data.sim={no_masks}", f"data.real={data / 'real'}", f"out_dir={tmp_path / 'o2'}"))
+
+    grey = tmp_path / "grey"
+    grey.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((32, 32), 60 * i, np.uint8), mode="L").save(grey / f"g{i}.png")
+    with pytest.raises(DatasetError, match="data.grayscale=true"):
+        run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={grey}", f"out_dir={tmp_path / 'o3'}"))
