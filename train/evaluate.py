@@ -53,7 +53,8 @@ def coco_metrics(preds: Sequence[dict], targets: Sequence[dict], classes: Sequen
     Undefined values (no true box of a class) are ``None``.
     """
     metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True,
-                                  backend=BACKEND, extended_summary=True)
+                                  backend=BACKEND, extended_summary=True,
+                                  sync_on_compute=False)  # local: after DDP only rank 0 evaluates
     tgts = [{"boxes": t["boxes"], "labels": t["labels"], **({"iscrowd": t["iscrowd"]} if "iscrowd" in t else {})}
             for t in targets]
     with warnings.catch_warnings():

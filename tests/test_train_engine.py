@@ -1,0 +1,58 @@
+"""Lightning engine: resume from the last checkpoint, the finetune schedule, DDP on 2 CPU processes."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from tests.test_train_common import FAST, compose_train, shapes
+from train.run import run
+
+ENGINE = [o for o in FAST if not o.startswith("trainer.max_")] + ["plots=false", "slices=none"]
+
+
+def test_resume_continues_from_last_checkpoint(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=10)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    common = [f"data.train=[{sim}]", f"data.test={test}", f"out_dir={tmp_path / 'run'}", *ENGINE,
+              "early_stopping.patience=null"]
+    run(compose_train(*common, "trainer.max_epochs=1"))
+    ckpt_dir = tmp_path / "run" / "checkpoints" / "merged"
+    first = torch.load(ckpt_dir / "last.ckpt", weights_only=False)
+    assert first["epoch"] == 0 and (ckpt_dir / "done.json").is_file()
+    (ckpt_dir / "done.json").unlink()  # as if the run had been killed before finishing
+    run(compose_train(*common, "trainer.max_epochs=2", "ckpt_path=last"))
+    second = torch.load(ckpt_dir / "last.ckpt", weights_only=False)
+    assert second["global_step"] == 2 * first["global_step"]  # one more epoch, not two
+    # a finished stage is not trained again
+    result = run(compose_train(*common, "trainer.max_epochs=2", "ckpt_path=last"))
+    assert torch.load(ckpt_dir / "last.ckpt", weights_only=False)["global_step"] == second["global_step"]
+    assert "test/map50" in result["metrics"]
+
+
+def test_finetune_schedule_trains_synthetic_then_real(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=8)
+    real = shapes(tmp_path, "real", num_images=10, style="real", seed=2)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    result = run(compose_train(f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=0.5",
+                               f"data.test={test}", f"out_dir={tmp_path / 'run'}", "schedule=finetune",
+                               "trainer.max_epochs=1", "finetune.max_epochs=1", *ENGINE))
+    assert set(result["info"]["checkpoints"]) == {"synthetic", "finetune"}
+    stages = tmp_path / "run" / "checkpoints"
+    assert (stages / "synthetic" / "done.json").is_file() and (stages / "finetune" / "done.json").is_file()
+
+
+def test_ddp_on_two_cpu_processes(cli, tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=12)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    out = tmp_path / "run"
+    proc = cli("sim2real-train", "trainer=ddp", f"data.train=[{sim}]", f"data.test={test}", f"out_dir={out}",
+               "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "data.batch_size=2", "logger=none",
+               "num_threads=1", "plots=false", "slices=none", "data.val_fraction=0.2", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "test/map50" in metrics
+    ckpt = torch.load(out / "checkpoints" / "merged" / "last.ckpt", weights_only=False)
+    # 10 training images split over 2 ranks (5 each), batch 2, last partial batch dropped -> 2 steps
+    # (one process would take 5)
+    assert ckpt["global_step"] == 2
