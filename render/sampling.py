@@ -123,6 +123,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     pl = sc.objects.placement
     placer = Placer(rng, pl.area_radius, pl.min_gap, pl.max_attempts)
     objects, geometry = [], {}
+    unplaced = 0
 
     layout = None
     if pl.mode == "rows":
@@ -155,10 +156,13 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
             else:
                 raise ConfigError(f"scene.objects.placement.mode: unknown {pl.mode!r} (ground | flying | rows)")
             if loc is None:
-                raise ConfigError(
-                    f"impossible placement: could not place object {k + 1} of {count} ({cls}) without "
-                    f"overlap in {pl.max_attempts} tries; lower scene.objects.count/scale or raise "
-                    f"scene.objects.placement.area_radius")
+                if not objects and k == count - 1:
+                    raise ConfigError(
+                        f"impossible placement: could not place any of {count} objects without overlap in "
+                        f"{pl.max_attempts} tries each; lower scene.objects.count/scale or raise "
+                        f"scene.objects.placement.area_radius")
+                unplaced += 1  # a crowded draw: leave this one out (recorded in meta), keep the image
+                continue
         if layout is not None:
             placer.add(np.asarray(loc[:2]), resting(verts, rot, scale)[1])
         if deform:
@@ -181,7 +185,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     meta = {
         "seed": image_seed(cfg.seed, index), "index": int(index), "scene": sc.name, "reality": re.name,
         "num_objects": len(objects), "num_distractors": len(distractors), "occluders": len(occluders),
-        "negative": bool(negative), "pose_range": round(frac, 4),
+        "negative": bool(negative), "pose_range": round(frac, 4), "unplaced": unplaced,
         "lighting": lighting, "background": background, "camera": camera, "ground": ground,
         "objects": objects, "distractors": distractors + occluders,
     }

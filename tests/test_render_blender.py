@@ -17,7 +17,7 @@ from render.run import run
 from sim2real.app import CONF_DIR
 from sim2real.config import register_configs
 from sim2real.dataset import SimDataset
-from sim2real.errors import ConfigError
+from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.masks import bbox_of, decode_rle
 
 register_configs()
@@ -168,3 +168,10 @@ def test_lone_object_is_unoccluded_and_occlusion_is_recorded(tmp_path):
     assert len(ann) == 3
     for a in ann:
         assert 0.0 <= a["occlusion"] < 0.1 and a["truncation"] < 0.1
+
+
+def test_watchdog_kills_a_silent_worker_retries_then_gives_up(tmp_path):
+    # Any worker is "hung" under a 0.3 s watchdog (starting Blender alone takes longer):
+    # it is killed, its image re-queued once, and the second hang stops the run, naming it.
+    with pytest.raises(Sim2RealError, match=r"image 0: render worker hung .* 2 times"):
+        render(tmp_path, "num_images=1", "workers=1", "watchdog_s=0.3")
