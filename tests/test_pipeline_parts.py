@@ -52,3 +52,19 @@ def test_slice_rows_table():
     header, rows = slice_rows(detectors)
     assert header == ["slice", "sim", "refined"]
     assert rows == [["lighting.kind=hdri", 0.5, 0.6], ["size=small", 0.1, "-"]]
+
+
+@pytest.mark.parametrize("experiment", ["smoke", "gpu_full"])
+def test_experiment_stage_overrides_compose(experiment):
+    """Every stage override an experiment passes on must compose in that stage's config."""
+    from hydra import compose, initialize_config_dir
+
+    from sim2real.app import CONF_DIR
+    from sim2real.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="pipeline", overrides=[f"experiment={experiment}"])
+        compose(config_name="render", overrides=[f"scene={cfg.render.scene}", *cfg.render.overrides])
+        compose(config_name="refine", overrides=list(cfg.refine.overrides))
+        compose(config_name="train", overrides=list(cfg.train.overrides))
