@@ -96,7 +96,25 @@ def run(cfg) -> dict:
         manifest = writer.finalize()
     summary = _summary(root, typed, todo, skipped, seconds, first_done, stats, manifest.status, t0)
     _print_summary(summary)
+    _track(typed, config, summary)
     return summary
+
+
+def _track(cfg, config: dict, s: dict) -> None:
+    """Log the summary to W&B (offline by default); reuse and leave open a caller's run."""
+    if cfg.logger.mode == "disabled":
+        return
+    import wandb
+
+    from sim2real import tracking
+
+    owned = wandb.run is None
+    tracking.start_run(OmegaConf.structured(cfg.logger), config=config, job_type="render", out_dir=cfg.out_dir)
+    tracking.log_metrics({f"render/{k}": s[k] for k in ("rendered", "seconds", "images_per_s",
+                                                         "steady_images_per_s", "render_fraction") if s[k] is not None}
+                         | {f"render/boxes/{c}": n for c, n in s["classes"].items()})
+    if owned:
+        tracking.finish()
 
 
 def _render(typed, config: dict, args: dict, todo: list[int], on_done):
