@@ -7,7 +7,7 @@ any image can be re-rendered exactly from its meta, and sampling is testable on 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,7 @@ class Catalog:
     distractors: dict[str, Mesh]
     hdris: list[str]
     photos: list[str]
+    textures: list[str] = field(default_factory=list)
 
 
 def image_rng(seed: int, index: int) -> np.random.Generator:
@@ -173,6 +174,8 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
             "material": kind.target_material(rng, cls, re.materials), "deform": deform,
         })
 
+    for o in objects:
+        _maybe_image_texture(rng, o["material"], re.materials, cat)
     distractors = _distractors(rng, sc, re, cat, placer)
     camera = _camera(rng, sc, objects)
     occluders = _occluders(rng, sc, re, cat, camera) if rng.uniform() < sc.occluders.prob else []
@@ -208,6 +211,14 @@ def grid_layout(rng, classes: list[str], radius: float, gap: float) -> list | No
     return out
 
 
+def _maybe_image_texture(rng, mat: dict, m, cat: Catalog) -> None:
+    """Swap in a photo texture (box-mapped) with probability reality.materials.image_texture_prob."""
+    if cat.textures and rng.uniform() < m.image_texture_prob:
+        mat["texture"] = {"kind": "image", "name": str(rng.choice(cat.textures)), "color": None,
+                          "scale": round(float(rng.uniform(0.5, 3.0)), 3)}
+        mat["name"] = mat["name"].split("_")[0] + "_photo" if mat["name"].startswith("worn") else "photo_textured"
+
+
 def _asset_scale(sc, cls: str):
     for a in sc.assets:
         if a.class_name == cls:
@@ -238,8 +249,10 @@ def _distractors(rng, sc, re, cat: Catalog, placer: Placer) -> list[dict]:
             loc = None if p is None else [p[0], p[1], z]
         if loc is None:
             continue  # distractors are optional: skip one that does not fit
+        mat = generic_material(rng, re.materials)
+        _maybe_image_texture(rng, mat, re.materials, cat)
         out.append({"kind": kind, "role": "distractor", "scale": round(scale, 5), "location": _r(loc),
-                    "rotation_euler": _r(rot), "material_params": generic_material(rng, re.materials)})
+                    "rotation_euler": _r(rot), "material_params": mat})
     return out
 
 

@@ -89,7 +89,8 @@ def _band_mask(n: Nodes, z0: float, z1: float) -> bpy.types.NodeSocket:
     return both.outputs[0]
 
 
-def build_object_material(mat: bpy.types.Material, p: dict) -> None:
+def build_object_material(mat: bpy.types.Material, p: dict,
+                          images: Callable[[str], bpy.types.Image] | None = None) -> None:
     """Principled BSDF with optional pattern, label band, cap, wear (dirt) and bump."""
     n = Nodes(mat.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
@@ -98,9 +99,17 @@ def build_object_material(mat: bpy.types.Material, p: dict) -> None:
     vec = n.coords(1.0)
     color = p["base_color"]
     color_sock = None
-    if p.get("texture"):
-        fac = _pattern(n, p["texture"], n.coords(p["texture"]["scale"] / 4))
-        color_sock = n.mix(color, p["texture"]["color"], fac).outputs[2]
+    tex = p.get("texture")
+    if tex and tex["kind"] == "image":
+        node = n.add("ShaderNodeTexImage", _image=images(tex["name"]), _projection="BOX", _projection_blend=0.2)
+        n.link(n.coords(tex["scale"]), node, "Vector")
+        clamp = n.mix(color, (0, 0, 0), 1.0)  # factor 1 = the texture, clamped to [0, 1] (HDR sources)
+        clamp.clamp_result = True
+        n.link(node.outputs["Color"], clamp, "B")
+        color_sock = clamp.outputs[2]
+    elif tex:
+        fac = _pattern(n, tex, n.coords(tex["scale"] / 4))
+        color_sock = n.mix(color, tex["color"], fac).outputs[2]
     wear = p.get("wear", 0.0)
     if wear > 0:
         noise = n.add("ShaderNodeTexNoise", Scale=6.0, Detail=8.0, Roughness=0.7)

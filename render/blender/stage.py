@@ -52,14 +52,16 @@ class Stage:
         self.cfg = cfg
         self.scene = bpy.context.scene
         self._engine(cfg)
-        self.world = World(self.scene, cfg.reality.background.hdri_dir, cfg.reality.background.photo_dir)
+        self.world = World(self.scene, cfg.reality.background.hdri_dir, cfg.reality.background.photo_dir,
+                           cfg.reality.materials.texture_dir)
         wc = self.world.world.cycles
         if cfg.reality.world_map_resolution > 0:
             wc.sampling_method, wc.sample_map_resolution = "MANUAL", cfg.reality.world_map_resolution
         else:
             wc.sampling_method = "NONE"
         self.catalog = Catalog(targets=targets, distractors=distractors,
-                               hdris=sorted(self.world.hdri_paths), photos=sorted(self.world.photo_paths))
+                               hdris=sorted(self.world.hdri_paths), photos=sorted(self.world.photo_paths),
+                               textures=sorted(self.world.texture_paths))
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
         self.scene.collection.objects.link(self.camera)
         self.scene.camera = self.camera
@@ -136,7 +138,7 @@ class Stage:
         obj.rotation_euler = item["rotation_euler"]
         obj.scale = (item["scale"],) * 3
         obj.pass_index = pass_index
-        build_object_material(mesh.materials[0], item["material_params"])
+        build_object_material(mesh.materials[0], item["material_params"], self.world.texture)
 
     def _lamp(self, k: int) -> bpy.types.Object:
         while len(self.lamps) <= k:

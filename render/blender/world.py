@@ -33,14 +33,20 @@ def list_files(folder: str | os.PathLike | None, suffixes: tuple[str, ...], key:
 
 
 class World:
-    def __init__(self, scene: bpy.types.Scene, hdri_dir: str | None, photo_dir: str | None) -> None:
+    def __init__(self, scene: bpy.types.Scene, hdri_dir: str | None, photo_dir: str | None,
+                 texture_dir: str | None = None) -> None:
         self.world = bpy.data.worlds.new("sim2real_world")
         scene.world = self.world
         paths = list_files(builtin_hdri_dir(), HDRI_SUFFIXES, "hdri") + list_files(
             hdri_dir, HDRI_SUFFIXES, "reality.background.hdri_dir")
         self.hdri_paths = {p.stem: p for p in paths}
         self.photo_paths = {p.name: p for p in list_files(photo_dir, PHOTO_SUFFIXES, "reality.background.photo_dir")}
+        self.texture_paths = {**{f"hdri:{k}": v for k, v in self.hdri_paths.items()},
+                              **{p.name: p for p in list_files(texture_dir, PHOTO_SUFFIXES, "reality.materials.texture_dir")}}
         self._images: dict[str, bpy.types.Image] = {}
+
+    def texture(self, name: str) -> bpy.types.Image:
+        return self._image(self.texture_paths[name])
 
     def _image(self, path: Path) -> bpy.types.Image:
         key = str(path)

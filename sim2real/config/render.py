@@ -160,6 +160,8 @@ class BackgroundConfig:
 @dataclass
 class MaterialsConfig:
     texture_prob: float = 0.3  # procedural pattern on an object
+    image_texture_prob: float = 0.0  # a photo texture instead (panoramas + texture_dir, box-mapped)
+    texture_dir: Optional[str] = None  # extra texture images
     metallic_prob: float = 0.3
     roughness: list[float] = field(default_factory=lambda: [0.2, 0.8])
     wear: list[float] = field(default_factory=lambda: [0.0, 0.0])  # dirt/scratch mix
