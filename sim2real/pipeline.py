@@ -38,6 +38,7 @@ class Pipeline:
         self.cfg = cfg
         self.out = Path(cfg.out_dir).resolve()
         self.state = self.out / ".stages"
+        self.data = Path(cfg.data_dir).resolve() if cfg.data_dir else self.out / "data"
         self.group = cfg.name or f"pipeline-{fingerprint(resolved(cfg))[:8]}"
         self.timings: dict[str, float] = {}
         self.notes: list[str] = []
@@ -54,7 +55,7 @@ class Pipeline:
     def render(self, part: str) -> Path:
         r = self.cfg.render
         spec = r[part]
-        out = self.out / "data" / part
+        out = self.data / part
         run_stage("render", f"render_{part}", [
             f"scene={r.scene}", f"reality={spec.reality}", f"num_images={spec.num_images}",
             f"resolution={r.resolution}", f"seed={spec.seed}", f"workers={r.workers}",
@@ -69,11 +70,11 @@ class Pipeline:
         paths: dict[str, Path | None] = {"sim": self.render("sim")}
         classes = SimDataset(paths["sim"]).classes
         if d.real:
-            paths["real"] = import_unlabelled(d.real, self.out / "data" / "real_photos", resolution=res)
+            paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res)
         else:
             paths["real"] = self.render("real")
         if d.real_test:
-            paths["real_test"] = import_labelled(d.real_test, self.out / "data" / "real_test_imported",
+            paths["real_test"] = import_labelled(d.real_test, self.data / "real_test_imported",
                                                  resolution=res, classes=classes, class_map=d.class_map).root
         elif d.real:
             paths["real_test"] = None
@@ -81,7 +82,7 @@ class Pipeline:
         else:
             paths["real_test"] = self.render("real_test")
         if d.real_train:
-            paths["real_train"] = import_labelled(d.real_train, self.out / "data" / "real_train_imported",
+            paths["real_train"] = import_labelled(d.real_train, self.data / "real_train_imported",
                                                   resolution=res, classes=classes, class_map=d.class_map).root
         else:
             paths["real_train"] = None if d.real else paths["real"]
@@ -91,7 +92,7 @@ class Pipeline:
 
     # -- refine -----------------------------------------------------------------------------
     def refine(self, paths: dict) -> dict:
-        out = self.out / "data" / "refined"
+        out = self.out / "refined"
         return run_stage("refine", "refine", [
             f"data.sim={q(paths['sim'])}", f"data.real={q(paths['real'])}", f"out_dir={q(out)}",
             f"seed={self.cfg.seed}", *self.logger_overrides, *self.cfg.refine.overrides,

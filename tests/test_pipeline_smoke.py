@@ -33,7 +33,7 @@ def test_smoke_writes_report_and_metrics(smoke):
     assert "src='http" not in report and "src=\"http" not in report  # self-contained
     for mix in MIXES:
         assert f"<td>{mix}</td>" in report
-    refined = json.loads((out / "data" / "refined" / "dataset.json").read_text())
+    refined = json.loads((out / "refined" / "dataset.json").read_text())
     assert refined["kind"] == "refined" and refined["status"] == "complete"
 
 
@@ -41,9 +41,9 @@ def test_rerun_reuses_every_stage(smoke):
     from tests.conftest import run_cli
 
     out, first = smoke
-    before = (out / "data" / "refined" / "dataset.json").stat().st_mtime_ns
+    before = (out / "refined" / "dataset.json").stat().st_mtime_ns
     again = run_cli("sim2real", "experiment=smoke", f"out_dir={out}", cwd=out.parent, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     log = again.stdout + again.stderr
     assert log.count("reusing the finished result") == 3 + 1 + len(MIXES)
-    assert (out / "data" / "refined" / "dataset.json").stat().st_mtime_ns == before
+    assert (out / "refined" / "dataset.json").stat().st_mtime_ns == before

@@ -64,5 +64,8 @@ class PipelineConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     out_dir: str = "runs/pipeline"
-    seed: int = 0
+    # Where the rendered / imported datasets go (default <out_dir>/data). Runs that differ only
+    # in training settings (e.g. seed=0,1,2) can share one data_dir and render once.
+    data_dir: Optional[str] = None
+    seed: int = 0  # training seed of the refiner and the detectors
     name: Optional[str] = None
