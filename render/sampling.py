@@ -33,13 +33,18 @@ class Catalog:
     textures: list[str] = field(default_factory=list)
 
 
-def image_rng(seed: int, index: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), int(index)])
-
-
 def image_seed(seed: int, index: int) -> int:
-    """The per-image seed recorded in meta (and given to Cycles' sampling pattern)."""
-    return int(np.random.default_rng([int(seed), int(index), 7]).integers(2**31 - 1))
+    """The image's own seed, from ``np.random.default_rng([seed, index])``; recorded in meta.
+
+    Everything random about the image (scene, Cycles' sampling pattern, the camera model)
+    comes from it, so one image can be re-rendered from its meta seed alone.
+    """
+    return int(np.random.default_rng([int(seed), int(index)]).integers(2**31 - 1))
+
+
+def image_rng(image_seed_: int, stream: int = 0) -> np.random.Generator:
+    """Independent random streams of one image: 0 scene sampling, 1 camera model."""
+    return np.random.default_rng([int(image_seed_), int(stream)])
 
 
 def U(rng: np.random.Generator, r) -> float:
@@ -111,7 +116,8 @@ def target_classes(scene) -> list[str]:
 def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, dict[int, np.ndarray]]:
     """The scene of image ``index``: meta dict + {object position in meta list: deformed verts}."""
     sc, re = cfg.scene, cfg.reality
-    rng = image_rng(cfg.seed, index)
+    own_seed = image_seed(cfg.seed, index)
+    rng = image_rng(own_seed, 0)
     frac = 1.0
     if sc.objects.pose.curriculum.enabled and cfg.num_images > 1:
         s = sc.objects.pose.curriculum.start
@@ -186,7 +192,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
         o["material_params"] = o.pop("material")
         o["material"] = o["material_params"]["name"]
     meta = {
-        "seed": image_seed(cfg.seed, index), "index": int(index), "scene": sc.name, "reality": re.name,
+        "seed": own_seed, "dataset_seed": int(cfg.seed), "index": int(index), "scene": sc.name, "reality": re.name,
         "num_objects": len(objects), "num_distractors": len(distractors), "occluders": len(occluders),
         "negative": bool(negative), "pose_range": round(frac, 4), "unplaced": unplaced,
         "lighting": lighting, "background": background, "camera": camera, "ground": ground,
