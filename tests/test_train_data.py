@@ -32,12 +32,12 @@ def _scene():
 
 def test_flip_moves_boxes_and_masks_with_the_image():
     image, target = _scene()
-    out_img, out = _aug(hflip=1.0)(image, target)
+    (out_img,), (out,) = _aug(hflip=1.0)([image], [target])
     assert torch.equal(out_img, image.flip(-1))
     assert torch.allclose(out["boxes"], torch.tensor([[39.0, 10, 59, 30], [0, 40, 20, 60]]))
     assert torch.equal(out["masks"], target["masks"].flip(-1))
     no_masks = {k: v for k, v in target.items() if k != "masks"}
-    _, out2 = _aug(hflip=1.0)(image, no_masks)  # boxes alone move the same way
+    _, (out2,) = _aug(hflip=1.0)([image], [no_masks])  # boxes alone move the same way
     assert torch.allclose(out2["boxes"], out["boxes"])
 
 
@@ -47,7 +47,8 @@ def test_boxes_leaving_the_image_are_dropped():
     aug = _aug(affine=1.0, translate=0.3, scale=[1.0, 1.0])
     kept_counts = set()
     for _ in range(20):
-        _, out = aug(image, target)
+        _, (out, again) = aug([image, image], [target, target])  # batched, each its own draw
+        assert len(again["boxes"]) == len(again["labels"])
         kept_counts.add(len(out["boxes"]))
         b = out["boxes"]
         assert (b[:, 0] >= 0).all() and (b[:, 2] <= 64).all() and (b[:, 2] - b[:, 0] >= 2).all()
@@ -60,7 +61,7 @@ def test_boxes_leaving_the_image_are_dropped():
 
 def test_colour_changes_pixels_not_labels():
     image, target = _scene()
-    out_img, out = _aug(color=1.0, noise=1.0)(image, target)
+    (out_img,), (out,) = _aug(color=1.0, noise=1.0)([image], [target])
     assert not torch.equal(out_img, image) and torch.equal(out["boxes"], target["boxes"])
 
 

@@ -11,15 +11,13 @@ register_configs()
 
 
 def _job_out_dir(cfg: DictConfig) -> None:
-    """In a ``-m`` sweep every job gets its own ``out_dir/<overrides>`` (else they would collide)."""
+    """In a ``-m`` sweep every job gets its own ``out_dir/<job number>`` (else they would collide);
+    each job's metrics.json records what it trained on (``_run``)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        job = HydraConfig.get().job
-        name = job.override_dirname or str(job.num)
-        safe = "".join(c if c.isalnum() or c in "=.,-_" else "_" for c in name)
-        cfg.out_dir = f"{cfg.out_dir}/{safe}"
+        cfg.out_dir = f"{cfg.out_dir}/{HydraConfig.get().job.num}"
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")

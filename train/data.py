@@ -7,7 +7,7 @@ cheaper than holding thousands in memory).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -36,14 +36,12 @@ def instance_masks(sample: Sample, height: int, width: int) -> np.ndarray:
 
 
 class DetectionDataset(Dataset):
-    """``(image CHW float in [0, 1], target)`` per sample, optionally augmented."""
+    """``(image CHW float in [0, 1], target)`` per sample (augmentation runs batched in the module)."""
 
-    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], *, with_masks: bool = False,
-                 augment: Callable | None = None) -> None:
+    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], *, with_masks: bool = False) -> None:
         self.samples = list(samples)
         self.index = {name: i + 1 for i, name in enumerate(classes)}
         self.with_masks = with_masks
-        self.augment = augment
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -62,10 +60,7 @@ class DetectionDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:
         rgb = read_rgb(self.samples[i].record.image_path)
         image = torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0)  # copy: decoded arrays are read-only
-        target = self.target(i, rgb.shape[0], rgb.shape[1])
-        if self.augment is not None:
-            image, target = self.augment(image, target)
-        return image, target
+        return image, self.target(i, rgb.shape[0], rgb.shape[1])
 
 
 def collate(batch: list[tuple[torch.Tensor, dict]]) -> tuple[list[torch.Tensor], list[dict]]:

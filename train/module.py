@@ -6,6 +6,7 @@ syncs across DDP processes.
 """
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from typing import Any
@@ -18,12 +19,14 @@ from torchmetrics.detection import MeanAveragePrecision
 from sim2real.instantiate import make_optimizer
 from train.evaluate import BACKEND
 
+log = logging.getLogger(__name__)
+
 
 class DetectorModule(pl.LightningModule):
     """Trains ``model`` (a torchvision detector) with the loss it returns in train mode."""
 
     def __init__(self, model: nn.Module, *, optimizer: dict, lr_scale: float = 1.0, warmup_steps: int = 0,
-                 lr_schedule: str = "cosine", channels_last: bool = False) -> None:
+                 lr_schedule: str = "cosine", channels_last: bool = False, augment: Any = None) -> None:
         super().__init__()
         self.model = model
         self.optimizer_cfg = dict(optimizer)
@@ -31,6 +34,7 @@ class DetectorModule(pl.LightningModule):
         self.warmup_steps = warmup_steps
         self.lr_schedule = lr_schedule
         self.channels_last = channels_last
+        self.augment = augment  # DetectionAugment: batched, label-aware, training only
         self.val_map = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", backend=BACKEND)
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -40,6 +44,8 @@ class DetectorModule(pl.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         images, targets = batch
+        if self.augment is not None:
+            images, targets = self.augment(images, targets)
         losses = self.model(images, targets)
         loss = sum(losses.values())
         self.log("train/loss", loss, prog_bar=True, batch_size=len(images))
@@ -59,6 +65,9 @@ class DetectorModule(pl.LightningModule):
         self.val_map.reset()
         self.log("val/map50", res["map_50"].clamp(min=0), prog_bar=True, sync_dist=False)
         self.log("val/map", res["map"].clamp(min=0), sync_dist=False)
+        if self.trainer.is_global_zero and not self.trainer.sanity_checking:
+            log.info("epoch %d: val/map50 %.3f val/map %.3f", self.current_epoch,
+                     float(res["map_50"]), float(res["map"]))
 
     def configure_optimizers(self) -> Any:
         node = {**self.optimizer_cfg}

@@ -37,6 +37,7 @@ class DataPlan:
     real: Part | None
     test: Source | None
     image_size: int
+    extra_tests: dict[str, Source] = field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def parts(self, which: str) -> list[Part]:
@@ -133,9 +134,14 @@ def build_plan(cfg: Any) -> DataPlan:
     if data.test:
         test = load_source(data.test, classes, cmap, key="data.test")
         unmapped.update({"data.test": test.unmapped} if test.unmapped else {})
+    extra = {}
+    for prefix, path in dict(data.extra_test or {}).items():
+        if prefix in ("test", "val", "train") or "/" in str(prefix):
+            raise ConfigError(f"data.extra_test: prefix {prefix!r} is reserved or contains '/'")
+        extra[str(prefix)] = load_source(path, classes, cmap, key=f"data.extra_test.{prefix}")
     all_train = [s for p in synthetic + ([real] if real else []) for s in p.train]
     size = cfg.detector.image_size or _image_size(all_train or (test.samples if test else []))
     plan = DataPlan(classes=classes, synthetic=synthetic, real=real, test=test, image_size=int(size),
-                    unmapped=unmapped)
+                    unmapped=unmapped, extra_tests=extra)
     log.info("data: %s", plan.summary())
     return plan

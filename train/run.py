@@ -55,15 +55,15 @@ def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float]
     """(name, parts, epochs, lr scale) per training stage."""
     epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else 10)
     if cfg.schedule == "merged":
-        return [("merged", plan.parts("all"), epochs, 1.0)]
-    stages = [("synthetic", plan.parts("synthetic"), epochs, 1.0),
-              ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))]
+        stages = [("merged", plan.parts("all"), epochs, 1.0)]
+    else:
+        stages = [("synthetic", plan.parts("synthetic"), epochs, 1.0),
+                  ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))]
     return [s for s in stages if s[1]]
 
 
 def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], masks: bool):
-    augment = DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None
-    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks, augment=augment) for p in parts]
+    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks) for p in parts]
     weights = [p.weight for p in parts]
     weights = None if all(w is None for w in weights) else [w if w is not None else 1.0 for w in weights]
     train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
@@ -103,7 +103,8 @@ def run(cfg: DictConfig) -> dict:
     for name, parts, epochs, lr_scale in stages:
         module = DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
                                 warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
-                                channels_last=bool(cfg.trainer.channels_last))
+                                channels_last=bool(cfg.trainer.channels_last),
+                                augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None)
         train, val = _loaders(cfg, plan, parts, masks)
         weights = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
                             logger=logger, resume=resume)
@@ -173,8 +174,10 @@ def evaluate_and_report(cfg: Any, plan: DataPlan, model: torch.nn.Module, out_di
 
 def _eval_sets(plan: DataPlan):
     """The test set (``test/``) and, for reference, the held-out validation split (``val/``)."""
-    val = [s for p in plan.parts("all") for s in p.val] or [s for p in plan.synthetic + ([plan.real] if plan.real else []) for s in p.val]
+    val = [s for p in plan.synthetic + ([plan.real] if plan.real else []) for s in p.val]
     if val:
         yield "val", val, "val"
     if plan.test is not None:
         yield "test", plan.test.samples, "test"
+    for prefix, source in plan.extra_tests.items():
+        yield prefix, source.samples, prefix

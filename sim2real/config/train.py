@@ -31,17 +31,17 @@ class AugmentConfig:
     enabled: bool = True
     hflip: float = 0.5
     vflip: float = 0.0
-    affine: float = 0.5  # probability of a random affine
+    affine: float = 0.3  # probability of a random affine
     degrees: float = 0.0
     translate: float = 0.1
     scale: list[float] = field(default_factory=lambda: [0.75, 1.25])
-    color: float = 0.8  # probability of colour jitter
+    color: float = 0.8  # probability of each colour change below (0 turns them off)
     brightness: float = 0.3
     contrast: float = 0.3
-    saturation: float = 0.3
-    hue: float = 0.05
-    blur: float = 0.2
-    noise: float = 0.2
+    saturation: float = 0.0  # kornia's saturation/hue go through HSV: slow on a CPU, off by default
+    hue: float = 0.0
+    blur: float = 0.0
+    noise: float = 0.3
     min_box_size: float = 2.0  # pixels: boxes narrower after the transform are dropped
     min_visibility: float = 0.3  # boxes keeping less of their area inside the image are dropped
 
@@ -61,6 +61,7 @@ class TrainDataConfig:
     real_train: Optional[str] = None
     real_fraction: float = 0.0
     test: Optional[str] = None
+    extra_test: Any = None  # {prefix: path}: more labelled sets scored as <prefix>/map50 (no slices/plots)
     # null (not {}) so that a plain ``data.class_map={a: b}`` override replaces it in struct mode
     class_map: Any = None  # {label in the data: scene class}
     classes: Optional[list[str]] = None  # null: the first training source's classes
