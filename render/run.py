@@ -74,6 +74,7 @@ def run(cfg) -> dict:
     root = Path(typed.out_dir)
     with dataset_lock(root):
         writer = DatasetWriter(root, overwrite=typed.overwrite, **args)
+        _remove_stale_temporaries(root)
     todo = [i for i in shard_range(typed.num_images, typed.shard.index, typed.shard.count) if not writer.is_done(i)]
     skipped = len(shard_range(typed.num_images, typed.shard.index, typed.shard.count)) - len(todo)
     log.info("render %s: %d images to render, %d already done (shard %d/%d) -> %s", typed.scene.name, len(todo),
@@ -115,6 +116,18 @@ def _track(cfg, config: dict, s: dict) -> None:
                          | {f"render/boxes/{c}": n for c, n in s["classes"].items()})
     if owned:
         tracking.finish()
+
+
+def _remove_stale_temporaries(root: Path, older_than_s: float = 600.0) -> None:
+    """Delete ``.tmp`` files a killed run left behind (old ones only: a running shard's are fresh)."""
+    now = time.time()
+    for sub in ("images", "masks", "depth", ".records"):
+        for tmp in (root / sub).glob(".*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > older_than_s:
+                    tmp.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def _render(typed, config: dict, args: dict, todo: list[int], on_done):
