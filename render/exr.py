@@ -6,12 +6,21 @@ dozen lines of numpy and faster than any general decoder at 128x128.
 """
 from __future__ import annotations
 
+import os
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 _PIXEL_DTYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
+
+
+def scratch_exr(pid: int | None = None) -> Path:
+    """Where render process ``pid`` writes its passes: RAM-backed /dev/shm when available."""
+    shm = Path("/dev/shm")
+    folder = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    return folder / f"sim2real_render_{pid or os.getpid()}.exr"
 
 
 class ExrError(ValueError):

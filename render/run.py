@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from omegaconf import OmegaConf
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from render.exr import scratch_exr
 from render.renderer import to_config
 from render.sampling import target_classes
 from render.validate import check_config, shard_range
@@ -75,6 +77,7 @@ def run(cfg) -> dict:
     with dataset_lock(root):
         writer = DatasetWriter(root, overwrite=typed.overwrite, **args)
         _remove_stale_temporaries(root)
+    _remove_dead_scratch()
     todo = [i for i in shard_range(typed.num_images, typed.shard.index, typed.shard.count) if not writer.is_done(i)]
     skipped = len(shard_range(typed.num_images, typed.shard.index, typed.shard.count)) - len(todo)
     log.info("render %s: %d images to render, %d already done (shard %d/%d) -> %s", typed.scene.name, len(todo),
@@ -128,6 +131,18 @@ def _remove_stale_temporaries(root: Path, older_than_s: float = 600.0) -> None:
                     tmp.unlink()
             except FileNotFoundError:
                 pass
+
+
+def _remove_dead_scratch() -> None:
+    """Delete pass files (/dev/shm) of render processes that were killed before cleaning up."""
+    folder = scratch_exr(1).parent
+    for path in folder.glob("sim2real_render_*.exr"):
+        try:
+            os.kill(int(path.stem.rsplit("_", 1)[1]), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (ValueError, PermissionError, FileNotFoundError):
+            pass
 
 
 def _render(typed, config: dict, args: dict, todo: list[int], on_done):

@@ -19,6 +19,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from render.exr import scratch_exr
 from sim2real.errors import Sim2RealError
 
 log = logging.getLogger(__name__)
@@ -34,17 +35,20 @@ def worker_main(cfg: dict, writer_args: dict, indices: list[int], out: mp.Queue,
     from render.renderer import Renderer, rss_mb, silence_blender_stdout
 
     silence_blender_stdout()
+    renderer = None
     try:
         renderer = Renderer(cfg, writer_args)
         out.put(("ready", wid, rss_mb()))
         for index in indices:
             t = renderer.render_one(index)
             out.put(("done", wid, index, t.render_s, t.total_s, rss_mb(), time.process_time()))
-        renderer.close()
     except Sim2RealError as exc:
         out.put(("error", wid, str(exc), True))
     except BaseException:  # report, then die: the parent decides what to retry
         out.put(("error", wid, traceback.format_exc(limit=6), False))
+    finally:
+        if renderer is not None:
+            renderer.close()
     out.put(("exit", wid))
 
 
@@ -124,6 +128,7 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
         for w in active.values():
             w.proc.kill()
             w.proc.join(timeout=10)
+            scratch_exr(w.proc.pid).unlink(missing_ok=True)
     return stats
 
 
@@ -152,6 +157,7 @@ def _start_clean(proc: mp.Process) -> None:
 
 def _retire(active: dict, wid: int, todo: deque, tries: Counter, stats: PoolStats, why: str) -> None:
     w = active.pop(wid)
+    scratch_exr(w.proc.pid).unlink(missing_ok=True)  # a killed worker cannot clean up itself
     if not w.pending:
         return
     stats.restarts += 1

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import bpy
 import numpy as np
@@ -19,18 +17,13 @@ from mathutils import Quaternion, Vector
 
 from render.blender.materials import build_ground_material, build_object_material
 from render.blender.world import World
-from render.exr import read_exr
+from render.exr import read_exr, scratch_exr
 from render.geometry import Mesh
 from render.sampling import Catalog
 
 PASS_RGB = ("ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B")
 PASS_IDS = "ViewLayer.Object Index.X"
 PASS_DEPTH = "ViewLayer.Depth.Z"
-
-
-def _scratch_dir() -> Path:
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
 def new_mesh(name: str, m: Mesh) -> bpy.types.Mesh:
@@ -75,7 +68,7 @@ class Stage:
         self.slots: list[bpy.types.Object] = []
         self.slot_meshes: dict[tuple[int, str], bpy.types.Mesh] = {}
         self.lamps: list[bpy.types.Object] = []
-        self.exr = _scratch_dir() / f"sim2real_render_{os.getpid()}.exr"
+        self.exr = scratch_exr()
         self.scene.render.filepath = str(self.exr)
 
     def _engine(self, cfg) -> None:
