@@ -58,6 +58,7 @@ def test_preset_renders_with_exact_labels(tmp_path, scene, reality):
     assert result["num_images"] == 3 and result["status"] == "complete" and len(ds) == 3
     assert assert_labels_exact(ds) > 0
     assert ds.records[0].meta["scene"] == scene and ds.records[0].meta["reality"] == reality
+    assert ds.manifest.kind == ("real" if reality == "proxy_real" else "sim")
     depth = np.load(tmp_path / "ds" / "depth" / "000000.npy")
     assert depth.shape == (64, 64) and np.isfinite(depth[ds.mask(0) > 0]).all()
 
