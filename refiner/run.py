@@ -142,6 +142,8 @@ def run(cfg: DictConfig) -> dict:
     task_net = _task_net(cfg, sim, trained=ckpt is not None)
     if task_net is not None:
         model.attach_task_net(task_net)
+    if cfg.trainer.compile:
+        model.generator.compile()  # in place: state-dict keys unchanged
     channels_last = bool(cfg.trainer.channels_last)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True),
-                         nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(True))
+    # GroupNorm, not BatchNorm: tiny batches and a train/eval switch would make BN's running
+    # statistics a second source of error in a network whose errors we measure.
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(4, cout), nn.ReLU(True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.GroupNorm(4, cout), nn.ReLU(True))
 
 
 class TinySegmenter(nn.Module):

@@ -93,7 +93,7 @@ def test_each_model_trains_and_its_losses_move(name):
     extra = {"pretrain_g_steps": 2, "pretrain_d_steps": 1} if name == "simgan" else {}
     model = create_refiner(name, **TINY, r1_gamma=1.0, r1_every=2, **extra)
     before = {k: v.clone() for k, v in model.generator.state_dict().items()}
-    history = _train(model, 8, _batch())
+    history = _train(model, 6, _batch())
     assert set(history[-1]) == set(model.loss_names)
     adv_first = [h["G_adv"] for h in history if h.get("G_adv")]
     assert len(set(round(v, 6) for v in adv_first)) > 1, "generator adversarial loss never moved"
@@ -113,7 +113,7 @@ def test_region_l1_weights_regions_separately():
     assert region_l1(a, b, mask, w_fg=2.0, w_bg=0.0) == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("name", ["simgan", "cut"])
+@pytest.mark.parametrize("name", ["simgan", "fastcut"])
 def test_high_bg_reg_zero_bg_adv_changes_background_less(name):
     """With bg.reg high and bg.adv 0, refinement changes background pixels measurably less."""
     torch.manual_seed(1)
@@ -122,7 +122,7 @@ def test_high_bg_reg_zero_bg_adv_changes_background_less(name):
                                                   "bg": {"adv": 0.0, "reg": 10.0}}}, **extra)
     batch = _batch()
     batch["real"] = batch["real"] * 0 + 0.8  # a bright real domain: far from both sim regions
-    _train(model, 30, batch)
+    _train(model, 25, batch)
     change = (model.refine(batch["sim"]) - batch["sim"]).abs().mean(1, keepdim=True)
     m = batch["mask"]
     fg = (change * m).sum() / m.sum()

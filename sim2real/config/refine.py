@@ -83,11 +83,11 @@ class TaskNetConfig:
     """The small frozen foreground segmenter behind label consistency and label preservation."""
 
     enabled: bool = True
-    width: int = 12
+    width: int = 8
     steps: int = 150
     lr: float = 3e-3
     batch_size: int = 4
-    crop: int = 128  # context matters: large flat objects need it
+    crop: int = 96  # context matters: large flat objects need it
     photometric_aug: bool = True  # so the score measures geometry rather than style
 
 
