@@ -170,7 +170,7 @@ class RefinerModule(pl.LightningModule):
             import wandb
 
             if wandb.run is not None:
-                tracking.log_metrics({"train/sim|refined|real": wandb.Image(grid), "train/refiner_step": self.step})
+                tracking.log_metrics({"train/sim_refined_real": wandb.Image(grid), "train/refiner_step": self.step})
         except ImportError:  # pragma: no cover
             pass
 

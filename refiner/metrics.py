@@ -47,7 +47,7 @@ def load_images(source: ImageSource, size: int, max_images: int | None = None, *
     for item in items:
         img = item if isinstance(item, np.ndarray) else skips.read(Path(item))
         if img is not None:
-            out.append(torch.from_numpy(np.ascontiguousarray(_square(img, size))).permute(2, 0, 1))
+            out.append(torch.from_numpy(np.array(_square(img, size))).permute(2, 0, 1))
     skips.report()
     if not out:
         raise DatasetError("c2st: an image set is empty (or none of its images could be read)")
