@@ -94,6 +94,7 @@ def run(cfg: DictConfig) -> dict:
                             anchor_sizes=cfg.detector.anchor_sizes, box_sizes=sizes if len(sizes) else None,
                             **dict(cfg.detector.kwargs))
     rank = global_rank()
+    owns_run = _no_active_tracking_run()
     logger = lightning_logger(cfg.logger, config=resolved(cfg), job_type="train", out_dir=out_dir) if rank == 0 else False
     stages = _stages(cfg, plan)
     if not stages:
@@ -119,7 +120,8 @@ def run(cfg: DictConfig) -> dict:
         "data": plan.summary(), "detector": cfg.detector.name, "schedule": cfg.schedule,
         "real_fraction": float(cfg.data.real_fraction), "train_sources": [p.name for p in plan.synthetic],
         "checkpoints": trained_epochs, "train_seconds": round(train_seconds, 1)})
-    finish()
+    if owns_run:  # a caller's (the pipeline's) W&B run is left open
+        finish()
     if cfg.slices.enabled and cfg.slices["assert"] and result["failing_slices"]:
         raise SliceCheckFailed(f"{len(result['failing_slices'])} slice(s) below their {cfg.slices.metric} threshold: "
                                + ", ".join(result["failing_slices"]) + f" (table above; {out_dir}/slices.png)")
@@ -170,6 +172,12 @@ def evaluate_and_report(cfg: Any, plan: DataPlan, model: torch.nn.Module, out_di
         "classes": plan.classes,
         "info": info,
     }
+
+
+def _no_active_tracking_run() -> bool:
+    import wandb
+
+    return wandb.run is None
 
 
 def _eval_sets(plan: DataPlan):
