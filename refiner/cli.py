@@ -12,14 +12,20 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="refine")
 @guarded
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
+    """Returns the objective (for Optuna sweeps) when ``objective.enabled``."""
     from refiner.run import run
     from sim2real import tracking
 
     try:
-        run(cfg)
+        result = run(cfg)
     finally:
         tracking.finish()
+    if cfg.objective.enabled and result:
+        from sim2real.objective import refined_val_map
+
+        return refined_val_map(cfg, result["out_dir"])
+    return None
 
 
 if __name__ == "__main__":

@@ -159,6 +159,17 @@ class FastCUTConfig(CUTConfig):
 
 
 @dataclass
+class ObjectiveConfig:
+    """What a hyper-parameter search maximises (``hparams_search=fgbg_optuna``): a quick
+    detector trained on the refined set, scored on ``val``, a labelled real validation set."""
+
+    enabled: bool = False
+    val: Optional[str] = None
+    metric: str = "map50"
+    train_overrides: list[str] = field(default_factory=lambda: ["trainer.max_epochs=4"])
+
+
+@dataclass
 class RefineConfig:
     refiner: Any = MISSING
     data: RefineDataConfig = field(default_factory=RefineDataConfig)
@@ -171,6 +182,7 @@ class RefineConfig:
     overwrite: bool = False
     train: bool = True  # false: only apply (needs ckpt_path)
     evaluate: bool = True  # c2st + label preservation after applying
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
 
 
 REFINER_SCHEMAS: dict[str, type] = {
