@@ -33,7 +33,12 @@ def test_every_registered_detector_has_a_config():
 SMALL_RCNN = ["+detector.kwargs.box_batch_size_per_image=16", "+detector.kwargs.rpn_post_nms_top_n_test=20"]
 
 
-@pytest.mark.parametrize("name", sorted(DETECTOR_CONFIGS))
+# The ResNet-50 models cost ~2-3 min each on the loaded 2-core box: run them with -m slow.
+HEAVY = {"fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2", "retinanet_resnet50_fpn_v2", "fcos_resnet50_fpn"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n
+                                  for n in sorted(DETECTOR_CONFIGS)])
 def test_detector_trains_and_evaluates(name, data, tmp_path):
     sim, real = data
     extra = SMALL_RCNN if name in ("fasterrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2") else []
