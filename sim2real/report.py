@@ -152,6 +152,11 @@ def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Ma
                  "<p>No detector was scored (no labelled real test set).</p>")
     if fraction_png:
         parts.append(f"<img alt='real fraction' src='{_png_data_uri(fraction_png)}'>")
+    for mix, result in detectors.items():
+        grid_png = (result.get("plots") or {}).get("predictions")
+        if mix in ("refined", "sim") and grid_png and Path(grid_png).is_file():
+            parts.append(f"<h3>Predictions of the {html.escape(mix)} detector on real test images</h3>"
+                         f"<img alt='predictions {html.escape(mix)}' src='{_png_data_uri(Path(grid_png))}'>")
     header, srows = slice_rows(detectors)
     if srows:
         parts.append("<h2>mAP50 per slice of the scene parameters</h2>" + _table(header, srows))

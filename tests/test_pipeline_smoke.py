@@ -29,7 +29,8 @@ def test_smoke_writes_report_and_metrics(smoke):
     for stage in ("render", "refine", "train", "report"):
         assert metrics[f"timing_s.{stage}"] > 0
     report = (out / "report.html").read_text()
-    assert report.count("data:image/png;base64,") >= 4  # samples, real fraction, t-SNE, ...
+    for alt in ("samples", "real fraction", "t-SNE", "predictions refined"):
+        assert f"<img alt='{alt}' src='data:image/png;base64," in report
     assert "src='http" not in report and "src=\"http" not in report  # self-contained
     for mix in MIXES:
         assert f"<td>{mix}</td>" in report
