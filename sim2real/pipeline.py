@@ -120,6 +120,16 @@ class Pipeline:
                 *overrides, *self.logger_overrides, *self.cfg.train.overrides], state_dir=self.state)
         return results
 
+    def lineage(self, stage: str, inputs: dict, outputs: dict) -> None:
+        from sim2real.tracking import log_lineage
+
+        log_lineage(self.cfg.logger, stage=stage, group=self.group, out_dir=self.out,
+                    inputs={self.artifact(k): v for k, v in inputs.items() if v},
+                    outputs={self.artifact(k): v for k, v in outputs.items() if v})
+
+    def artifact(self, name: str) -> str:
+        return f"{self.group}-{name}".replace("+", "_")
+
     # -- all --------------------------------------------------------------------------------
     def run(self) -> dict:
         from sim2real.report import collect_metrics, write_report
@@ -129,11 +139,15 @@ class Pipeline:
             parse_mix(mix)  # fail on a bad mix name before any work
         with self.timed("render"):
             paths = self.build_data()
+        self.lineage("render", {}, paths)
         with self.timed("refine"):
             refine = self.refine(paths)
         refined_dir = Path(refine["out_dir"])
+        self.lineage("refine", {"sim": paths["sim"], "real": paths["real"]}, {"refined": refined_dir})
         with self.timed("train"):
             detectors = self.train(paths, refined_dir)
+        self.lineage("train", {"sim": paths["sim"], "refined": refined_dir, "real_test": paths["real_test"]},
+                     {f"detector-{mix}": r["out_dir"] for mix, r in detectors.items()})
         with self.timed("report"):
             metrics = collect_metrics(refine, detectors, self.timings)
             write_report(self, paths, refined_dir, refine, detectors, metrics)

@@ -71,3 +71,29 @@ def finish() -> None:
 
     if wandb.run is not None:
         wandb.run.finish()
+
+
+def log_lineage(logger_cfg: DictConfig | dict, *, stage: str, group: str, out_dir: Path | str,
+                inputs: dict[str, Path | str], outputs: dict[str, Path | str]) -> None:
+    """One short W&B run per pipeline stage that logs its outputs as artifacts (by reference:
+    nothing is copied) and uses its inputs, so the group shows the lineage render -> refine ->
+    train. W&B cannot ``use_artifact`` offline, so offline runs record the input artifact names
+    in their config instead."""
+    mode = str(logger_cfg.get("mode") or "offline")
+    if mode == "disabled":
+        return
+    import wandb
+
+    finish()
+    run = start_run(logger_cfg, config={"stage": stage, "inputs": sorted(inputs)}, job_type=stage,
+                    out_dir=out_dir, name=f"{group}-{stage}", group=group)
+    try:
+        if mode == "online":
+            for name in inputs:
+                run.use_artifact(f"{name}:latest")
+        for name, path in outputs.items():
+            art = wandb.Artifact(name, type="dataset" if stage != "train" else "model")
+            art.add_reference(Path(path).resolve().as_uri(), checksum=False)
+            run.log_artifact(art)
+    finally:
+        finish()

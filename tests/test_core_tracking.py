@@ -25,3 +25,16 @@ def test_offline_run_logs_config_locally(tmp_path, monkeypatch):
     finally:
         tracking.finish()
     assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_lineage_runs_log_artifacts_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    data = tmp_path / "sim"
+    data.mkdir()
+    (data / "dataset.json").write_text("{}")
+    cfg = {"mode": "offline", "project": "p"}
+    tracking.log_lineage(cfg, stage="render", group="g", out_dir=tmp_path, inputs={}, outputs={"g-sim": data})
+    tracking.log_lineage(cfg, stage="refine", group="g", out_dir=tmp_path, inputs={"g-sim": data},
+                         outputs={"g-refined": data})
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2
