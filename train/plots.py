@@ -66,7 +66,7 @@ def slice_table(report: SliceReport, path: Path) -> Path:
     """The slice table as an image; failing slices in red, passing checked ones in green."""
     rows = report.rows()
     columns = ["slice", "value", "images", "boxes", "map50", "map", "threshold", "status"]
-    cells = [[_fmt(r[c]) for c in columns] for r in rows] or [["(no slices)"] + [""] * (len(columns) - 1)]
+    cells = [[format_cell(r[c]) for c in columns] for r in rows] or [["(no slices)"] + [""] * (len(columns) - 1)]
     fig, ax = plt.subplots(figsize=(8, 0.3 * len(cells) + 0.8), dpi=120)
     ax.axis("off")
     table = ax.table(cellText=cells, colLabels=columns, loc="center", cellLoc="left")
@@ -84,7 +84,8 @@ def slice_table(report: SliceReport, path: Path) -> Path:
     return path
 
 
-def _fmt(value: object) -> str:
+def format_cell(value: object) -> str:
+    """A metric for a table cell: 3 decimals, '-' for undefined."""
     if value is None:
         return "-"
     if isinstance(value, float):

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sim2real import atomic
 from sim2real.tracking import log_metrics
+from train.plots import format_cell
 from train.slices import SliceReport
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def slice_console_table(report: SliceReport, *, only_failing: bool = False) -> T
         if only_failing and row["status"] != "FAIL":
             continue
         style = "red" if row["status"] == "FAIL" else None
-        table.add_row(*[_fmt(row[c]) for c in ("slice", "value", "images", "boxes", "map50", "map", "threshold", "status")],
+        table.add_row(*[format_cell(row[c]) for c in ("slice", "value", "images", "boxes", "map50", "map", "threshold", "status")],
                       style=style)
     return table
 
@@ -55,10 +56,3 @@ def log_to_tracking(metrics: dict, plots: dict[str, Path], report: SliceReport |
         payload["test/slices"] = wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows])
     log_metrics(payload)
 
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
