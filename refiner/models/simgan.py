@@ -2,7 +2,6 @@
 self-regularisation to the input, a history buffer, and refiner/discriminator pre-training."""
 from __future__ import annotations
 
-import itertools
 from typing import Iterator
 
 import torch
