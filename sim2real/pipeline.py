@@ -21,7 +21,7 @@ from sim2real.config import register_configs
 from sim2real.dataset import SimDataset, fingerprint
 from sim2real.errors import ConfigError
 from sim2real.mixes import parse_mix
-from sim2real.stages import run_stage
+from sim2real.stages import run_parallel, run_stage
 
 log = logging.getLogger("sim2real.pipeline")
 register_configs()
@@ -103,7 +103,9 @@ class Pipeline:
         if paths["real_test"] is None:
             return {}
         sources = {"sim": paths["sim"], "refined": refined_dir}
-        results = {}
+        # every mix gets the sim set's number of samples per epoch: equal step budgets
+        epoch_size = len(SimDataset(paths["sim"]))
+        jobs: dict[str, list[str]] = {}
         for name in self.cfg.train.mixes:
             mix = parse_mix(name)
             if mix.needs_real and paths["real_train"] is None:
@@ -113,12 +115,14 @@ class Pipeline:
             overrides = [
                 f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
                 f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
+                f"data.epoch_size={epoch_size}",
             ]
             if mix.needs_real:
                 overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
-            results[name] = run_stage("train", f"train_{name}", [
-                *overrides, *self.logger_overrides, *self.cfg.train.overrides], state_dir=self.state)
-        return results
+            jobs[name] = [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
+        results = run_parallel("train", {f"train_{name}": o for name, o in jobs.items()}, state_dir=self.state,
+                               jobs=int(self.cfg.train.jobs))
+        return {name: results[f"train_{name}"] for name in jobs}
 
     def lineage(self, stage: str, inputs: dict, outputs: dict) -> None:
         from sim2real.tracking import log_lineage

@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Sequence
 
@@ -36,8 +39,11 @@ def compose_stage(config_name: str, overrides: Sequence[str]):
 
 def stage_key(cfg_dict: dict) -> str:
     """What decides reuse: the composed config minus tracking and parallelism knobs."""
-    ignore = {"logger", "workers", "shard"}
-    return fingerprint({k: v for k, v in cfg_dict.items() if k not in ignore})
+    ignore = {"logger", "workers", "shard", "num_threads"}
+    cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
+    if isinstance(cfg_dict.get("trainer"), dict):
+        cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
+    return fingerprint(cfg_dict)
 
 
 def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Path) -> dict:
@@ -57,3 +63,35 @@ def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Pa
     result = {**(result or {}), "seconds": round(time.perf_counter() - start, 2)}
     atomic.write_json(marker, {"key": key, "overrides": list(overrides), "result": result}, indent=2)
     return {**result, "reused": False}
+
+
+def _init_job(threads: int) -> None:
+    import torch
+
+    from sim2real.config import register_configs
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    register_configs()
+    torch.set_num_threads(threads)
+
+
+def run_parallel(stage: str, runs: dict[str, Sequence[str]], *, state_dir: Path, jobs: int) -> dict[str, dict]:
+    """Run independent runs of one stage (``{label: overrides}``), ``jobs`` at a time.
+
+    ``jobs`` <= 1 runs them one after the other in this process. Otherwise each run gets its own
+    spawned process with ``cpu_count // jobs`` torch threads and no progress bar; results come
+    back in the order of ``runs``, and the first failure is raised once the running ones end.
+    """
+    if jobs <= 1 or len(runs) <= 1:
+        return {label: run_stage(stage, label, o, state_dir=state_dir) for label, o in runs.items()}
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    quiet = ["trainer.enable_progress_bar=false"] if stage == "train" else []
+    log.info("%d %s runs, %d at a time (%d torch thread(s) each)", len(runs), stage, jobs, threads)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_job,
+                             initargs=(threads,)) as pool:
+        futures = {label: pool.submit(run_stage, stage, label, [*o, *quiet], state_dir=state_dir)
+                   for label, o in runs.items()}
+        done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        for f in pending:
+            f.cancel()
+        return {label: f.result() for label, f in futures.items()}

@@ -95,6 +95,10 @@ def test_plan_mixes_sources_and_keeps_test_out(tmp_path):
     drawn = list(loader.sampler)
     from_refined = sum(i >= len(parts[0]) for i in drawn) / len(drawn)
     assert 0.55 < from_refined < 0.95  # weight 3:1 despite holding half as many images
+    small = train_loader(parts[1:], None, batch_size=4, num_workers=0, seed=0, epoch_size=40)
+    drawn = list(small.sampler)  # a small set is drawn with replacement up to epoch_size
+    assert len(drawn) == 40 and len(set(drawn)) <= len(parts[1]) < 40 and len(small) == 10
+    assert len(train_loader(parts, None, batch_size=4, num_workers=0, seed=0, epoch_size=4).sampler) == sum(map(len, parts))
     with pytest.raises(ConfigError, match="data.weights"):
         build_plan(compose_train(f"data.train=[{sim}]", "data.weights=[1.0,2.0,3.0]"))
     with pytest.raises(ConfigError, match="data.real_train"):

@@ -69,21 +69,28 @@ def collate(batch: list[tuple[torch.Tensor, dict]]) -> tuple[list[torch.Tensor],
 
 
 def train_loader(parts: Sequence[DetectionDataset], weights: Sequence[float] | None, *, batch_size: int,
-                 num_workers: int, seed: int) -> DataLoader:
-    """Shuffled loader over all parts; with ``weights``, each part is drawn with that share."""
+                 num_workers: int, seed: int, epoch_size: int | None = None) -> DataLoader:
+    """Shuffled loader over all parts; with ``weights``, each part is drawn with that share.
+
+    ``epoch_size``: at least this many samples per epoch; a smaller set is drawn with
+    replacement up to it (equal step budgets for sets of different sizes).
+    """
     data = ConcatDataset(parts)
     generator = torch.Generator().manual_seed(seed)
+    num_samples = max(len(data), int(epoch_size or 0))
     kw = dict(batch_size=batch_size, num_workers=num_workers, collate_fn=collate,
-              persistent_workers=num_workers > 0, drop_last=len(data) > batch_size)
+              persistent_workers=num_workers > 0, drop_last=num_samples > batch_size)
     if weights is None:
-        return DataLoader(data, shuffle=True, generator=generator, **kw)
+        if num_samples == len(data):
+            return DataLoader(data, shuffle=True, generator=generator, **kw)
+        weights = [float(len(p)) for p in parts]
     if len(weights) != len(parts):
         raise ConfigError(f"data.weights has {len(weights)} entries for {len(parts)} training sources")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ConfigError(f"data.weights must be non-negative with a positive sum, got {list(weights)}")
     per_sample = torch.cat([torch.full((len(p),), w / max(len(p), 1), dtype=torch.double)
                             for p, w in zip(parts, weights)])
-    sampler = WeightedRandomSampler(per_sample, num_samples=len(data), replacement=True, generator=generator)
+    sampler = WeightedRandomSampler(per_sample, num_samples=num_samples, replacement=True, generator=generator)
     return DataLoader(data, sampler=sampler, **kw)
 
 

@@ -67,7 +67,7 @@ def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], masks: bool):
     weights = [p.weight for p in parts]
     weights = None if all(w is None for w in weights) else [w if w is not None else 1.0 for w in weights]
     train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
-                         seed=cfg.seed)
+                         seed=cfg.seed, epoch_size=cfg.data.epoch_size)
     val_samples = [s for p in parts for s in p.val]
     val = eval_loader(DetectionDataset(val_samples, plan.classes, with_masks=False),
                       batch_size=cfg.data.eval_batch_size) if val_samples else None

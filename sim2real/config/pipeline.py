@@ -46,6 +46,7 @@ class PipelineRefineConfig:
 class PipelineTrainConfig:
     mixes: list[str] = field(default_factory=lambda: [
         "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
+    jobs: int = 2  # detectors trained side by side (each in its own process, cpu_count // jobs threads)
     overrides: list[str] = field(default_factory=list)
 
 

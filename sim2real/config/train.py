@@ -67,6 +67,9 @@ class TrainDataConfig:
     classes: Optional[list[str]] = None  # null: the first training source's classes
     val_fraction: float = 0.1
     batch_size: int = 8
+    # Samples per epoch, at least: a smaller training set is drawn with replacement up to this
+    # size, so mixes of different sizes get the same number of steps (null: one pass).
+    epoch_size: Optional[int] = None
     eval_batch_size: int = 16
     num_workers: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
