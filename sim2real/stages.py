@@ -21,9 +21,11 @@ from hydra.core.global_hydra import GlobalHydra
 
 from sim2real import atomic
 from sim2real.app import CONF_DIR, resolved
+from sim2real.config import register_configs
 from sim2real.dataset import fingerprint
 
 log = logging.getLogger(__name__)
+register_configs()  # the stage schemas, also in spawned processes
 
 # stage -> (primary config, module whose run(cfg) does the work)
 STAGES = {"render": ("render", "render.run"), "refine": ("refine", "refiner.run"), "train": ("train", "train.run")}
@@ -68,10 +70,7 @@ def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Pa
 def _init_job(threads: int) -> None:
     import torch
 
-    from sim2real.config import register_configs
-
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
-    register_configs()
     torch.set_num_threads(threads)
 
 
@@ -94,4 +93,7 @@ def run_parallel(stage: str, runs: dict[str, Sequence[str]], *, state_dir: Path,
         done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
         for f in pending:
             f.cancel()
+        for f in done:
+            if f.exception() is not None:
+                raise f.exception()
         return {label: f.result() for label, f in futures.items()}

@@ -68,3 +68,16 @@ def test_experiment_stage_overrides_compose(experiment):
         compose(config_name="render", overrides=[f"scene={cfg.render.scene}", *cfg.render.overrides])
         compose(config_name="refine", overrides=list(cfg.refine.overrides))
         compose(config_name="train", overrides=list(cfg.train.overrides))
+
+
+def test_parallel_stage_runs_raise_the_child_error(tmp_path):
+    from sim2real.errors import Sim2RealError
+    from sim2real.stages import run_parallel
+
+    runs = {f"train_{k}": [f"data.train=[{tmp_path / k}]", f"out_dir={tmp_path / 'out' / k}", "logger.mode=disabled"]
+            for k in ("a", "b")}
+    with pytest.raises(Sim2RealError, match=str(tmp_path / "a")):
+        run_parallel("train", {"train_a": runs["train_a"]}, state_dir=tmp_path / "state", jobs=2)
+    with pytest.raises(Sim2RealError, match="data.train"):  # spawned processes: the error comes back
+        run_parallel("train", runs, state_dir=tmp_path / "state", jobs=2)
+    assert not (tmp_path / "state").exists()  # nothing recorded as finished
