@@ -70,8 +70,15 @@ def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Pa
 def _init_job(threads: int) -> None:
     import torch
 
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    logging.basicConfig(level=logging.INFO)
     torch.set_num_threads(threads)
+
+
+def _run_job(stage: str, label: str, overrides: Sequence[str], state_dir: Path) -> dict:
+    """``run_stage`` in a spawned process, its log lines tagged with ``label``."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter(f"[%(asctime)s][{label}] %(message)s"))
+    return run_stage(stage, label, overrides, state_dir=state_dir)
 
 
 def run_parallel(stage: str, runs: dict[str, Sequence[str]], *, state_dir: Path, jobs: int) -> dict[str, dict]:
@@ -88,7 +95,7 @@ def run_parallel(stage: str, runs: dict[str, Sequence[str]], *, state_dir: Path,
     log.info("%d %s runs, %d at a time (%d torch thread(s) each)", len(runs), stage, jobs, threads)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_job,
                              initargs=(threads,)) as pool:
-        futures = {label: pool.submit(run_stage, stage, label, [*o, *quiet], state_dir=state_dir)
+        futures = {label: pool.submit(_run_job, stage, label, [*o, *quiet], state_dir)
                    for label, o in runs.items()}
         done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
         for f in pending:
