@@ -120,8 +120,10 @@ class Pipeline:
             if mix.needs_real:
                 overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
             jobs[name] = [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
-        results = run_parallel("train", {f"train_{name}": o for name, o in jobs.items()}, state_dir=self.state,
-                               jobs=int(self.cfg.train.jobs))
+        parallel = int(self.cfg.train.jobs)
+        quiet = ["trainer.enable_progress_bar=false"] if parallel > 1 else []  # no interleaved bars
+        results = run_parallel("train", {f"train_{name}": [*o, *quiet] for name, o in jobs.items()},
+                               state_dir=self.state, jobs=parallel)
         return {name: results[f"train_{name}"] for name in jobs}
 
     def lineage(self, stage: str, inputs: dict, outputs: dict) -> None:

@@ -85,17 +85,16 @@ def run_parallel(stage: str, runs: dict[str, Sequence[str]], *, state_dir: Path,
     """Run independent runs of one stage (``{label: overrides}``), ``jobs`` at a time.
 
     ``jobs`` <= 1 runs them one after the other in this process. Otherwise each run gets its own
-    spawned process with ``cpu_count // jobs`` torch threads and no progress bar; results come
-    back in the order of ``runs``, and the first failure is raised once the running ones end.
+    spawned process with ``cpu_count // jobs`` torch threads; results come back in the order of
+    ``runs``, and the first failure is raised once the running ones end.
     """
     if jobs <= 1 or len(runs) <= 1:
         return {label: run_stage(stage, label, o, state_dir=state_dir) for label, o in runs.items()}
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    quiet = ["trainer.enable_progress_bar=false"] if stage == "train" else []
     log.info("%d %s runs, %d at a time (%d torch thread(s) each)", len(runs), stage, jobs, threads)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_job,
                              initargs=(threads,)) as pool:
-        futures = {label: pool.submit(_run_job, stage, label, [*o, *quiet], state_dir)
+        futures = {label: pool.submit(_run_job, stage, label, o, state_dir)
                    for label, o in runs.items()}
         done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
         for f in pending:
