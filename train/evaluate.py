@@ -46,14 +46,16 @@ def _clean(value: float) -> float | None:
 
 
 def coco_metrics(preds: Sequence[dict], targets: Sequence[dict], classes: Sequence[str], *,
-                 pr_curves: bool = False) -> dict:
+                 pr_curves: bool = False, per_class: bool = True) -> dict:
     """mAP, mAP50, mAP75, AR@100, per-class AP and AP50 (``ap/<class>``, ``ap50/<class>``).
 
     With ``pr_curves``, ``_pr`` holds ``{class: (recall, precision)}`` at IoU 0.5.
-    Undefined values (no true box of a class) are ``None``.
+    Undefined values (no true box of a class) are ``None``. ``per_class=False`` returns the
+    summary only, ~40 % faster (what per-slice metrics need).
     """
-    metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True,
-                                  backend=BACKEND, extended_summary=True,
+    per_class = per_class or pr_curves
+    metric = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=per_class,
+                                  backend=BACKEND, extended_summary=per_class,
                                   sync_on_compute=False)  # local: after DDP only rank 0 evaluates
     tgts = [{"boxes": t["boxes"], "labels": t["labels"], **({"iscrowd": t["iscrowd"]} if "iscrowd" in t else {})}
             for t in targets]
@@ -62,6 +64,8 @@ def coco_metrics(preds: Sequence[dict], targets: Sequence[dict], classes: Sequen
         metric.update(list(preds), tgts)
         res = metric.compute()
     out: dict = {name: _clean(float(res[key])) for name, key in SUMMARY.items()}
+    if not per_class:
+        return out
     present = [int(c) for c in torch.atleast_1d(res["classes"]).tolist()]
     per_class = torch.atleast_1d(res["map_per_class"]).tolist()
     precision = res.get("precision")  # T x R x K x A x M

@@ -164,7 +164,7 @@ def compute_slices(samples: Sequence[Sample], preds: Sequence[dict], targets: Se
                 idx = [i for i, v in enumerate(per_image) if v == value]
                 p, t = [preds[i] for i in idx], [targets[i] for i in idx]
                 n_boxes, n_images = sum(len(x["labels"]) for x in t), len(idx)
-            metrics = coco_metrics(p, t, classes) if n_boxes else {}
+            metrics = coco_metrics(p, t, classes, per_class=False) if n_boxes else {}
             report.results.append(SliceResult(name, value, n_images, n_boxes,
                                               {k: metrics.get(k) for k in ("map50", "map", "map75", "mar_100")}))
     _apply_thresholds(report, cfg)
