@@ -1,7 +1,9 @@
 """Atomic writes: write to a temporary file beside the target, then rename over it.
 
 A reader never sees a torn file, and a process killed mid-write leaves only a ``.tmp`` file
-that the next write of the same target replaces.
+that the next write of the same target replaces. Files get the permissions a plain ``open``
+would give them (0666 less the umask), not ``mkstemp``'s owner-only 0600, so datasets and
+reports stay readable by a team or a web server.
 """
 from __future__ import annotations
 
@@ -12,11 +14,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it; read once, at import
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, _FILE_MODE)
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)

@@ -1,5 +1,7 @@
 """The dataset contract: writer atomicity and resume, reader round trip, derived datasets."""
 import json
+import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -79,6 +81,18 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         atomic.write_with(target, torn)
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_written_files_get_the_umask_permissions_not_owner_only(tmp_path):
+    """mkstemp makes 0600 files; a dataset or report must be readable as a plain open() makes it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    w = _writer(tmp_path / "d")
+    img, ids = _image(0)
+    w.add(0, image=img, mask=ids, annotations=[], meta={})
+    atomic.write_json(tmp_path / "m.json", {"v": 1})
+    for path in [tmp_path / "m.json", tmp_path / "d" / "images" / "000000.png", tmp_path / "d" / "masks" / "000000.png"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
 
 
 def test_killed_writer_process_resumes_to_a_valid_dataset(tmp_path):
