@@ -80,6 +80,9 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
     stats = PoolStats()
     next_id = 0
     done = 0
+    # Poll at least twice per watchdog period: a message only proves the worker alive when it
+    # arrives, so a coarser poll would let a worker that is silent for longer go unnoticed.
+    poll_s = min(1.0, max(0.01, watchdog_s / 2))
     try:
         while todo or active:
             while todo and len(active) < workers:
@@ -90,7 +93,7 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
                 active[next_id] = _Worker(proc, set(chunk), current=chunk[0])
                 next_id += 1
             try:
-                msg = out.get(timeout=1.0)
+                msg = out.get(timeout=poll_s)
             except queue_mod.Empty:
                 msg = None
             now = time.monotonic()

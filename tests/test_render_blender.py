@@ -171,10 +171,10 @@ def test_lone_object_is_unoccluded_and_occlusion_is_recorded(tmp_path):
 
 
 def test_watchdog_kills_a_silent_worker_retries_then_gives_up(tmp_path):
-    # Any worker is "hung" under a 0.3 s watchdog (starting Blender alone takes longer):
-    # it is killed, its image re-queued once, and the second hang stops the run, naming it.
+    # Any worker is "hung" under a 0.05 s watchdog (starting a process and importing Blender
+    # takes longer): it is killed, its image re-queued once, and the second hang stops the run.
     with pytest.raises(Sim2RealError, match=r"image 0: render worker hung .* 2 times"):
-        render(tmp_path, "num_images=1", "workers=1", "watchdog_s=0.3")
+        render(tmp_path, "num_images=1", "workers=1", "watchdog_s=0.05")
 
 
 def test_proxy_real_is_deterministic_too(tmp_path):
