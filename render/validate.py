@@ -1,6 +1,7 @@
 """Checks that run before Blender starts: shard ranges, asset files, placement feasibility."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from render.placement import check_feasible
@@ -8,6 +9,7 @@ from render.sampling import target_classes
 from render.scenes import get_scene
 from sim2real.errors import ConfigError
 
+log = logging.getLogger(__name__)
 ASSET_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".fbx", ".blend")
 
 
@@ -21,6 +23,14 @@ def check_asset_paths(assets) -> None:
             raise ConfigError(f"{path}: unsupported asset type {path.suffix!r} (use one of {list(ASSET_SUFFIXES)})")
         if not path.is_file():
             raise ConfigError(f"{path}: asset file not found (scene.assets[{i}])")
+
+
+def warn_unusable_backgrounds(bg) -> None:
+    """A photo background weight without photos is dropped when sampling: say so, once."""
+    if float(bg.weights.get("photo", 0.0)) > 0 and not bg.photo_dir:
+        others = sorted(k for k, w in bg.weights.items() if k != "photo" and float(w) > 0)
+        log.warning("reality.background.weights.photo=%s but reality.background.photo_dir is not set: "
+                    "no photo backgrounds, only %s", bg.weights["photo"], others)
 
 
 def check_config(cfg) -> None:
@@ -38,6 +48,7 @@ def check_config(cfg) -> None:
     if not target_classes(cfg.scene):
         raise ConfigError("scene.classes: no target class (empty classes and no assets)")
     check_asset_paths(cfg.scene.assets)
+    warn_unusable_backgrounds(cfg.reality.background)
     kind = get_scene(cfg.scene.name)
     meshes = kind.target_meshes()
     unknown = [c for c in cfg.scene.classes if cfg.scene.include_builtin and c not in meshes]

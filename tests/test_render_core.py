@@ -86,6 +86,13 @@ def test_impossible_placement_is_one_clear_line():
     assert "\n" not in str(err.value)
 
 
+def test_photo_background_weight_without_photos_is_warned(caplog):
+    check_config(to_config(compose_render("reality=proxy_real")))
+    assert "photo_dir" not in caplog.text
+    check_config(to_config(compose_render("reality=proxy_real", "reality.background.weights.photo=0.5")))
+    assert "reality.background.photo_dir is not set" in caplog.text and "['hdri']" in caplog.text
+
+
 def test_missing_asset_is_named(tmp_path):
     missing = tmp_path / "nope.obj"
     cfg = to_config(compose_render(f"scene.assets=[{{path: {missing}, class_name: thing}}]"))
