@@ -102,6 +102,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def timing_rows(metrics: Mapping[str, object]) -> list[list[str]]:
+    """Whole seconds per stage, then the total (a reused stage counts its near-zero check)."""
+    rows = [[k[len("timing_s."):], f"{float(v):.0f}"] for k, v in metrics.items() if k.startswith("timing_s.")]
+    total = sum(float(v) for k, v in metrics.items() if k.startswith("timing_s."))
+    return rows + [["total", f"{total:.0f} ({total / 60:.1f} min)"]] if rows else rows
+
+
 def slice_rows(detectors: Mapping[str, Mapping]) -> tuple[list[str], list[list[object]]]:
     """Slice metrics of every mix as one table: rows are slices, columns are mixes (mAP50)."""
     per_mix: dict[str, dict[str, float]] = {}
@@ -166,8 +173,7 @@ def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Ma
                  "Label preservation: a frozen task network's mask IoU on refined images relative to "
                  "sim images (1.0 = labels fully kept).</p>" + _table(["metric", "value"], gap))
     parts.append(f"<img alt='t-SNE' src='{_png_data_uri(tsne)}'>")
-    timing = [[k[len("timing_s."):], v] for k, v in metrics.items() if k.startswith("timing_s.")]
-    parts.append("<h2>Timings (seconds)</h2>" + _table(["stage", "seconds"], timing))
+    parts.append("<h2>Timings</h2>" + _table(["stage", "seconds"], timing_rows(metrics)))
     doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>sim2real report</title>"
            f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     path = out / "report.html"

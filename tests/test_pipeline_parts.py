@@ -5,7 +5,7 @@ from PIL import Image
 
 from sim2real.errors import ConfigError
 from sim2real.mixes import parse_mix
-from sim2real.report import collect_metrics, real_fraction_figure, sample_grid, slice_rows
+from sim2real.report import collect_metrics, real_fraction_figure, sample_grid, slice_rows, timing_rows
 
 
 def test_mix_names():
@@ -26,6 +26,12 @@ def test_collect_metrics_flattens_stage_results():
     assert m["detector.sim.map50"] == 0.2 and m["detector.real10.map"] == 0.2
     assert "detector.sim.val/map50" not in m and m["timing_s.render"] == 12.5
     assert m["labels.preservation"] == 0.97
+
+
+def test_timing_rows_round_and_total():
+    rows = timing_rows({"timing_s.render": 342.89, "timing_s.train": 273.29, "realism.c2st.sim": 0.6})
+    assert rows == [["render", "343"], ["train", "273"], ["total", "616 (10.3 min)"]]
+    assert timing_rows({}) == []
 
 
 def test_real_fraction_figure_draws_one_line_per_family(tmp_path):
