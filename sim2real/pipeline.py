@@ -19,7 +19,7 @@ from sim2real import atomic
 from sim2real.app import CONF_DIR, guarded, resolved
 from sim2real.config import register_configs
 from sim2real.dataset import SimDataset, fingerprint
-from sim2real.errors import ConfigError
+from sim2real.errors import ConfigError, DatasetError
 from sim2real.mixes import parse_mix
 from sim2real.stages import run_parallel, run_stage
 
@@ -165,9 +165,28 @@ class Pipeline:
         return {"out_dir": str(self.out), "metrics": metrics, "notes": self.notes}
 
 
-def run(cfg: DictConfig) -> dict:
-    if cfg.data.real_train and not cfg.data.real and not cfg.data.real_test:
+def check_user_data(d) -> None:
+    """Fail before any rendering when a ``data.*`` source is missing, or is a plain image folder
+    where labels are needed (``real_test``, ``real_train``)."""
+    from sim2real.readers import detect_format
+
+    if d.real_train and not d.real and not d.real_test:
         raise ConfigError("data.real_train without data.real or data.real_test: give the real photos too")
+    for key in ("real", "real_test", "real_train"):
+        source = d.get(key)
+        if not source:
+            continue
+        try:
+            fmt = detect_format(Path(source))
+        except DatasetError as exc:
+            raise DatasetError(f"data.{key}: {exc}") from None
+        if fmt == "folder" and key != "real":
+            raise DatasetError(f"data.{key}={source}: a folder of images without labels; data.{key} needs a "
+                               "labelled set (sim2real, COCO, VOC or YOLO)")
+
+
+def run(cfg: DictConfig) -> dict:
+    check_user_data(cfg.data)
     return Pipeline(cfg).run()
 
 

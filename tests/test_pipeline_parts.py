@@ -87,3 +87,26 @@ def test_parallel_stage_runs_raise_the_child_error(tmp_path):
     with pytest.raises(Sim2RealError, match="data.train"):  # spawned processes: the error comes back
         run_parallel("train", runs, state_dir=tmp_path / "state", jobs=2)
     assert not (tmp_path / "state").exists()  # nothing recorded as finished
+
+
+def test_bad_user_data_fails_before_any_rendering(tmp_path):
+    from omegaconf import OmegaConf
+
+    from sim2real.config.pipeline import PipelineDataConfig
+    from sim2real.errors import DatasetError
+    from sim2real.pipeline import check_user_data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photos / "a.png")
+
+    def data(**kw):
+        return OmegaConf.structured(PipelineDataConfig(**kw))
+
+    check_user_data(data(real=str(photos)))  # unlabelled photos are fine for the refiner
+    with pytest.raises(DatasetError, match=r"^data\.real: .*nope: no such file or folder$"):
+        check_user_data(data(real=str(tmp_path / "nope")))
+    with pytest.raises(DatasetError, match=r"data\.real_test=.*without labels"):
+        check_user_data(data(real=str(photos), real_test=str(photos)))
+    with pytest.raises(ConfigError, match="data.real_train without"):
+        check_user_data(data(real_train=str(photos)))
