@@ -67,9 +67,8 @@ def coco_metrics(preds: Sequence[dict], targets: Sequence[dict], classes: Sequen
     if not per_class:
         return out
     present = [int(c) for c in torch.atleast_1d(res["classes"]).tolist()]
-    per_class = torch.atleast_1d(res["map_per_class"]).tolist()
     precision = res.get("precision")  # T x R x K x A x M
-    ap_of = dict(zip(present, per_class))
+    ap_of = dict(zip(present, torch.atleast_1d(res["map_per_class"]).tolist()))
     pr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for label, name in enumerate(classes, start=1):
         out[f"ap/{name}"] = _clean(ap_of[label]) if label in ap_of else None
