@@ -4,9 +4,9 @@
         --settings "bs1:color,translation,cutout" "bs8:translation,cutout" "bs8:" --out probe_d.json
 
 The ``small`` PatchGAN (ndf 32, 2 layers, instance norm; refiner/presets.py) is trained with
-the LSGAN loss on random ``--crop`` crops (batch ``bs``, Adam 2e-4, betas 0.5/0.999) with the
-given DiffAugment policy (empty: none), exactly as the refiner's discriminator sees them,
-but against sim images instead of refined ones. Score: ROC AUC of the mean patch output on
+the LSGAN loss on random, flipped ``--crop`` crops (batch ``bs``, Adam 2e-4, betas 0.5/0.999)
+with the given DiffAugment policy (empty: none), as the refiner feeds its discriminator, but
+against sim images instead of refined ones and without the FG/BG split or image pool. Score: ROC AUC of the mean patch output on
 ``--holdout`` held-out full images per set (0.5: blind; 1.0: separates every pair).
 """
 from __future__ import annotations
