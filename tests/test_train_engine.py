@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
+from sim2real.errors import Sim2RealError
 from tests.test_train_common import FAST, compose_train, shapes
 from train.run import run
 
@@ -28,6 +30,11 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
     result = run(compose_train(*common, "trainer.max_epochs=2", "ckpt_path=last"))
     assert torch.load(ckpt_dir / "last.ckpt", weights_only=False)["global_step"] == second["global_step"]
     assert "test/map50" in result["metrics"]
+    # a fresh run into the same out_dir with a bad data path fails before clearing its checkpoints
+    bad = [o for o in common if not o.startswith("data.test=")] + [f"data.test={tmp_path / 'nope'}"]
+    with pytest.raises(Sim2RealError, match="nope"):
+        run(compose_train(*bad, "trainer.max_epochs=1"))
+    assert (ckpt_dir / "last.ckpt").is_file()
 
 
 def test_finetune_schedule_trains_synthetic_then_real(tmp_path):

@@ -81,12 +81,12 @@ def run(cfg: DictConfig) -> dict:
     if cfg.num_threads:
         torch.set_num_threads(int(cfg.num_threads))
     seed_everything(int(cfg.seed))
+    plan = build_plan(cfg)  # bad data fails here, before out_dir (and its checkpoints) is touched
     out_dir = Path(cfg.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resume = cfg.ckpt_path
     if resume is None:
         clear_checkpoints(out_dir)
-    plan = build_plan(cfg)
     masks = needs_masks(cfg.detector.name)
     sizes = box_sizes([s for p in plan.parts("all") for s in p.train])
     model = create_detector(cfg.detector.name, len(plan.classes), plan.image_size,
