@@ -104,9 +104,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def timing_rows(metrics: Mapping[str, object]) -> list[list[str]]:
     """Whole seconds per stage, then the total (a reused stage counts its near-zero check)."""
-    rows = [[k[len("timing_s."):], f"{float(v):.0f}"] for k, v in metrics.items() if k.startswith("timing_s.")]
-    total = sum(float(v) for k, v in metrics.items() if k.startswith("timing_s."))
-    return rows + [["total", f"{total:.0f} ({total / 60:.1f} min)"]] if rows else rows
+    seconds = {k[len("timing_s."):]: float(v) for k, v in metrics.items() if k.startswith("timing_s.")}
+    if not seconds:
+        return []
+    total = sum(seconds.values())
+    return [[stage, f"{s:.0f}"] for stage, s in seconds.items()] + [["total", f"{total:.0f} ({total / 60:.1f} min)"]]
 
 
 def slice_rows(detectors: Mapping[str, Mapping]) -> tuple[list[str], list[list[object]]]:
