@@ -18,6 +18,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cyclegan": _STRIDED,
     "cut": _STRIDED,
     "fastcut": _STRIDED,
+    # the camera model has no sizes; its discriminator keeps global colour (no normalisation)
+    "camera": {
+        "small": dict(ndf=32, n_layers_d=2, norm="none"),
+        "paper": dict(ndf=64, n_layers_d=3, norm="none"),
+    },
     "simgan": {
         "small": dict(ngf=24, n_blocks=3, n_down=0, ndf=32, n_layers_d=2, norm="instance"),
         "paper": dict(ngf=64, n_blocks=4, n_down=0, ndf=64, n_layers_d=2, norm="instance"),

@@ -139,6 +139,9 @@ def run(cfg: DictConfig) -> dict:
         raise ConfigError("train=false needs a checkpoint: set ckpt_path=<file> or ckpt_path=last")
 
     model = create_refiner(rc.name, **OmegaConf.to_container(rc, resolve=True))
+    if cfg.train and cfg.data.batch_size < model.min_batch_size:
+        log.warning("refiner=%s matches batch statistics: data.batch_size=%d is too small, use at least %d (8 is "
+                    "what docs/benchmarks.md measured)", rc.name, cfg.data.batch_size, model.min_batch_size)
     task_net = _task_net(cfg, sim, trained=ckpt is not None)
     if task_net is not None:
         model.attach_task_net(task_net)
@@ -167,6 +170,13 @@ def run(cfg: DictConfig) -> dict:
                   channels_last=channels_last, device=device)
     model.cpu()
     metrics: dict[str, float] = {"data.real_skipped": float(len(skips.skipped)), "train.steps": float(module.step)}
+    describe = getattr(model.generator, "describe", None)  # the camera refiner: what it learned
+    if describe is not None:
+        learned = describe()
+        log.info("learned camera (mean, spread over images): %s",
+                 ", ".join(f"{k} {v['mean']:.4g} ± {v['spread']:.3g}" for k, v in learned.items()))
+        for name, v in learned.items():
+            metrics[f"camera.{name}"], metrics[f"camera.{name}.spread"] = v["mean"], v["spread"]
     if cfg.evaluate:
         metrics.update(evaluate(cfg, module, sim, real, out_dir))
     metrics = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}  # strict JSON

@@ -45,7 +45,7 @@ def _train(model, steps: int, batch: dict[str, torch.Tensor]) -> list[dict[str, 
 
 
 def test_registry_lists_every_model_and_rejects_unknown():
-    assert list_refiners() == ["cut", "cyclegan", "fastcut", "simgan"]
+    assert list_refiners() == ["camera", "cut", "cyclegan", "fastcut", "simgan"]
     with pytest.raises(ConfigError, match="unknown refiner 'pix2pix'"):
         create_refiner("pix2pix")
     with pytest.raises(ConfigError, match="bogus"):

@@ -113,3 +113,26 @@ def test_bad_input_gives_one_line_errors(data, tmp_path):
         Image.fromarray(np.full((32, 32), 60 * i, np.uint8), mode="L").save(grey / f"g{i}.png")
     with pytest.raises(DatasetError, match="data.grayscale=true"):
         run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={grey}", f"out_dir={tmp_path / 'o3'}"))
+
+
+def test_camera_refiner_runs_through_the_stage_and_reports_what_it_learned(data, tmp_path):
+    out = tmp_path / "refined"
+    with pytest.warns(UserWarning, match="broken.png"):
+        res = run(_cfg(data, out, "data.batch_size=4", refiner="camera", steps=4))
+    src = data / "sim"
+    assert (out / "annotations.json").read_bytes() == (src / "annotations.json").read_bytes()
+    refined, sim = SimDataset(out), SimDataset(src)
+    changed = [np.abs(refined.image(i).astype(int) - sim.image(i).astype(int)).mean() for i in range(len(sim))]
+    assert all(0.1 < c < 20 for c in changed), changed  # a camera's change: noise, tone, no repaint
+    metrics = json.loads(Path(res["metrics_path"]).read_text())
+    assert metrics["camera.read_noise"] > 0 and metrics["camera.saturation.spread"] > 0
+    # applying again from the checkpoint gives the same bytes: each image's draw is seeded by it
+    again = tmp_path / "again"
+    run(_cfg(data, again, "train=false", f"ckpt_path={res['checkpoint']}", "evaluate=false", refiner="camera"))
+    assert all(np.array_equal(SimDataset(again).image(i), refined.image(i)) for i in range(len(sim)))
+
+
+def test_camera_refiner_warns_about_a_batch_too_small_for_its_statistics(data, tmp_path, caplog):
+    with pytest.warns(UserWarning, match="broken.png"):
+        run(_cfg(data, tmp_path / "refined", "evaluate=false", refiner="camera", steps=1))
+    assert "data.batch_size=1 is too small" in caplog.text

@@ -69,6 +69,7 @@ class Refiner(nn.Module):
     model_name = "base"
     loss_names: tuple[str, ...] = ()
     visual_names: tuple[str, ...] = ("sim", "refined", "real")
+    min_batch_size = 1  # below this the run warns (a model that matches batch statistics needs more)
 
     def __init__(self, cfg: Any) -> None:
         super().__init__()

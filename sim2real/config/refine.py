@@ -159,6 +159,20 @@ class FastCUTConfig(CUTConfig):
 
 
 @dataclass
+class CameraConfig(RefinerConfig):
+    name: str = "camera"
+    init_spread: float = 0.05  # initial per-image spread of every camera parameter
+    blur_radius: int = 3  # Gaussian kernel is 2r+1 pixels wide
+    stats: float = 1.0  # weight of matching real image statistics (refiner/camera_model.py)
+    # translation and cutout hide camera statistics from the discriminator (docs/refiner.md)
+    diffaug: DiffAugConfig = field(default_factory=lambda: DiffAugConfig(enabled=False))
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr_g=1e-2))  # 20 scalars, not a network
+    # geometry cannot change, so no label or self-regularisation term is needed
+    loss: LossConfig = field(default_factory=lambda: LossConfig(
+        fg=RegionLoss(adv=1.0, reg=0.0), bg=RegionLoss(adv=1.0, reg=0.0), label=0.0))
+
+
+@dataclass
 class ObjectiveConfig:
     """What a hyper-parameter search maximises (``hparams_search=fgbg_optuna``): a quick
     detector trained on the refined set, scored on ``val``, a labelled real validation set."""
@@ -190,6 +204,7 @@ REFINER_SCHEMAS: dict[str, type] = {
     "cyclegan": CycleGANConfig,
     "cut": CUTConfig,
     "fastcut": FastCUTConfig,
+    "camera": CameraConfig,
 }
 
 
