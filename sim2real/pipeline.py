@@ -185,8 +185,25 @@ def check_user_data(d) -> None:
                                "labelled set (sim2real, COCO, VOC or YOLO)")
 
 
+def check_stage_overrides(cfg: DictConfig) -> None:
+    """Compose every stage with its ``<stage>.overrides`` before any work: a typo in a stage
+    override fails in a second, not after the render."""
+    from sim2real.stages import STAGES, compose_stage
+
+    for stage, overrides, fixed in (("render", cfg.render.overrides, [f"scene={cfg.render.scene}"]),
+                                    ("refine", cfg.refine.overrides, []), ("train", cfg.train.overrides, [])):
+        if not overrides:
+            continue
+        try:
+            compose_stage(STAGES[stage][0], [*fixed, *overrides])
+        except Exception as exc:  # Hydra's and OmegaConf's errors: unknown option or key, bad value
+            text = " ".join(line.strip() for line in str(exc).split("Config search path")[0].splitlines() if line.strip())
+            raise ConfigError(f"{stage}.overrides={list(overrides)}: {text}") from None
+
+
 def run(cfg: DictConfig) -> dict:
     check_user_data(cfg.data)
+    check_stage_overrides(cfg)
     return Pipeline(cfg).run()
 
 

@@ -60,9 +60,7 @@ def test_slice_rows_table():
     assert rows == [["lighting.kind=hdri", 0.5, 0.6], ["size=small", 0.1, "-"]]
 
 
-@pytest.mark.parametrize("experiment", ["smoke", "gpu_full"])
-def test_experiment_stage_overrides_compose(experiment):
-    """Every stage override an experiment passes on must compose in that stage's config."""
+def _pipeline_cfg(*overrides: str):
     from hydra import compose, initialize_config_dir
 
     from sim2real.app import CONF_DIR
@@ -70,10 +68,32 @@ def test_experiment_stage_overrides_compose(experiment):
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="pipeline", overrides=[f"experiment={experiment}"])
-        compose(config_name="render", overrides=[f"scene={cfg.render.scene}", *cfg.render.overrides])
-        compose(config_name="refine", overrides=list(cfg.refine.overrides))
-        compose(config_name="train", overrides=list(cfg.train.overrides))
+        return compose(config_name="pipeline", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("experiment", ["smoke", "gpu_full"])
+def test_experiment_stage_overrides_compose(experiment):
+    """Every stage override an experiment passes on must compose in that stage's config."""
+    from sim2real.pipeline import check_stage_overrides
+
+    cfg = _pipeline_cfg(f"experiment={experiment}")
+    assert cfg.refine.overrides and cfg.train.overrides
+    check_stage_overrides(cfg)
+
+
+@pytest.mark.parametrize("override, message", [
+    ('refine.overrides=["refiner=camra"]', r"^refine\.overrides=\['refiner=camra'\]: .*Could not find 'refiner/camra'"),
+    ('train.overrides=["trainer.max_epoch=3"]', r"^train\.overrides=.*Could not override 'trainer\.max_epoch'"),
+    ('render.overrides=["reality.samples=many"]', r"^render\.overrides=.*reality\.samples"),
+])
+def test_a_bad_stage_override_fails_before_any_work(tmp_path, override, message):
+    from sim2real.pipeline import run
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=message) as err:
+        run(_pipeline_cfg(override, f"out_dir={out}", "logger.mode=disabled"))
+    assert "\n" not in str(err.value) and "Config search path" not in str(err.value)
+    assert not out.exists()
 
 
 def test_parallel_stage_runs_raise_the_child_error(tmp_path):
