@@ -52,6 +52,15 @@ def test_sample_grid_shape(tmp_path):
     assert grid.shape == (8 * 2 + 4, 10 * 3 + 4 * 2, 3)
 
 
+def test_camera_rows_pair_each_effect_with_its_spread():
+    from sim2real.report import camera_rows
+
+    metrics = {"realism.c2st.sim": 0.6, "camera.blur": 0.45, "camera.blur.spread": 0.05,
+               "camera.read_noise": 0.014, "camera.read_noise.spread": 0.1}
+    assert camera_rows(metrics) == [["blur", 0.45, 0.05], ["read_noise", 0.014, 0.1]]
+    assert camera_rows({"realism.c2st.sim": 0.6}) == []
+
+
 def test_slice_rows_table():
     detectors = {"sim": {"metrics": {"test/slice/lighting.kind=hdri/map50": 0.5, "test/slice/size=small/map50": 0.1}},
                  "refined": {"metrics": {"test/slice/lighting.kind=hdri/map50": 0.6}}}
