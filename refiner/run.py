@@ -27,6 +27,7 @@ from refiner.registry import create_refiner
 from refiner.tasknet import TinySegmenter, train_task_net
 from sim2real import atomic, tracking
 from sim2real.app import resolved, seed_everything
+from sim2real.camera_stats import stats_c2st
 from sim2real.dataset import Manifest
 from sim2real.errors import ConfigError
 from sim2real.instantiate import make_trainer
@@ -107,6 +108,9 @@ def evaluate(cfg: DictConfig, module: RefinerModule, sim: SimData, real: list[np
     metrics: dict[str, float] = {
         "realism.c2st.sim": c2st(real, sim.images, **kw),
         "realism.c2st.refined": c2st(real, refined, **kw),
+        # the same test on camera statistics alone (sim2real/camera_stats.py): blind to content
+        "realism.stats_c2st.sim": stats_c2st(real, sim.images, seed=cfg.seed),
+        "realism.stats_c2st.refined": stats_c2st(real, refined, seed=cfg.seed),
     }
     task_net = module.model.task_net
     if task_net is not None:

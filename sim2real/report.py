@@ -136,6 +136,7 @@ td:first-child,th:first-child{text-align:left}img{max-width:100%}h2{margin-top:1
 
 def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Mapping,
                  detectors: Mapping[str, Mapping], metrics: dict) -> Path:
+    from sim2real.camera_stats import median_rows
     from sim2real.gap import tsne_plot
 
     out, rcfg = pipe.out, pipe.cfg.report
@@ -176,11 +177,18 @@ def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Ma
     if srows:
         parts.append("<h2>mAP50 per slice of the scene parameters</h2>" + _table(header, srows))
     gap = [[k, v] for k, v in metrics.items() if k.startswith(("realism.", "labels."))]
-    parts.append("<h2>Gap diagnostics</h2><p>Classifier two-sample test: balanced accuracy of a small "
-                 "CNN telling real from the other domain on held-out images (0.5 = indistinguishable). "
-                 "Label preservation: a frozen task network's mask IoU on refined images relative to "
+    parts.append("<h2>Gap diagnostics</h2><p>Classifier two-sample test (<code>c2st</code>): balanced accuracy "
+                 "of a small CNN telling real from the other domain on held-out images (0.5 = "
+                 "indistinguishable); <code>stats_c2st</code>: the same test by a logistic regression on the "
+                 "camera statistics below, blind to content. Label preservation: a frozen task network's mask IoU on refined images relative to "
                  "sim images (1.0 = labels fully kept).</p>" + _table(["metric", "value"], gap))
     parts.append(f"<img alt='t-SNE' src='{_png_data_uri(tsne)}'>")
+    header, crows = median_rows({"sim": [r.image_path for r in sim.records],
+                                 "refined": list_images(refined_dir / "images"), "real": real_paths})
+    parts.append("<h2>Camera statistics (median per image)</h2><p>Intensities on [0, 1]; noise is the median "
+                 "absolute Laplacian of the grey image, vignetting the centre over border brightness. "
+                 "<code>realism.stats_c2st</code> above is a logistic regression on these alone.</p>"
+                 + _table(header, crows))
     if camera := camera_rows(metrics):
         parts.append("<h2>What the camera refiner learned</h2><p>Each effect's mean (blur sigma in pixels; "
                      "gains and gamma, contrast, saturation as factors; noise std on [0, 1]) and its spread "

@@ -24,7 +24,8 @@ def test_smoke_writes_report_and_metrics(smoke):
         for key in ("map50", "map"):
             value = metrics[f"detector.{mix}.{key}"]
             assert isinstance(value, float) and 0.0 <= value <= 1.0
-    for key in ("realism.c2st.sim", "realism.c2st.refined", "labels.preservation"):
+    for key in ("realism.c2st.sim", "realism.c2st.refined", "labels.preservation",
+                "realism.stats_c2st.sim", "realism.stats_c2st.refined"):
         assert isinstance(metrics[key], float)
     for stage in ("render", "refine", "train", "report"):
         assert metrics[f"timing_s.{stage}"] > 0
@@ -34,6 +35,7 @@ def test_smoke_writes_report_and_metrics(smoke):
     assert "src='http" not in report and "src=\"http" not in report  # self-contained
     for mix in MIXES:
         assert f"<td>{mix}</td>" in report
+    assert "<h2>Camera statistics (median per image)</h2>" in report and "<td>noise</td>" in report
     refined = json.loads((out / "refined" / "dataset.json").read_text())
     assert refined["kind"] == "refined" and refined["status"] == "complete"
 
