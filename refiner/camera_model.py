@@ -51,7 +51,8 @@ class CameraModel(nn.Module):
         self.blur_radius = blur_radius
 
     def sample(self, batch: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        eps = torch.randn(batch, len(self.names), generator=generator, device=self.mean.device if generator is None else "cpu")
+        device = self.mean.device if generator is None else "cpu"  # a seeded generator lives on the CPU
+        eps = torch.randn(batch, len(self.names), generator=generator, device=device)
         values = self.mean + self.log_spread.exp() * eps.to(self.mean.device)
         return {n: values[:, i] for i, n in enumerate(self.names)}
 

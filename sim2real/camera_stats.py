@@ -77,5 +77,8 @@ def stats_c2st(real: Images, other: Images, *, folds: int = 5, max_images: int |
 def median_rows(sets: Mapping[str, Images], max_images: int | None = 200,
                 seed: int = 0) -> tuple[list[str], list[list]]:
     """Header and rows (one per statistic) of each set's median, for a table."""
-    medians = {name: np.median(stats_matrix(imgs, max_images, seed), 0) for name, imgs in sets.items()}
+    medians = {}
+    for name, imgs in sets.items():
+        m = stats_matrix(imgs, max_images, seed)
+        medians[name] = np.median(m, 0) if len(m) else np.full(len(NAMES), np.nan)  # nothing readable
     return ["statistic", *sets], [[n, *[round(float(m[i]), 4) for m in medians.values()]] for i, n in enumerate(NAMES)]

@@ -1,11 +1,11 @@
 """Camera refiner: a learned differentiable camera (refiner/camera_model.py) against a PatchGAN.
 
 Where the GAN refiners learn a network that may repaint anything, this one can only change
-what a camera changes (blur, colour, noise, tone), so labels hold by construction. Its generator loss is the
-discriminator's (a preset without feature normalisation, so colour statistics reach it) plus
-``refiner.stats`` times the distance between refined and real batch statistics: the
-discriminator alone pulled saturation and contrast past real and never raised the noise
-(docs/benchmarks.md, "A camera refiner").
+what a camera changes (blur, colour, noise, tone), so labels hold by construction. Its
+generator loss is the discriminator's (a preset without feature normalisation, so colour
+statistics reach it) plus ``refiner.stats`` times the distance between refined and real batch
+statistics: the discriminator alone pulled saturation and contrast past real and never raised
+the noise (docs/benchmarks.md, "A camera refiner").
 """
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ class CameraRefiner(Refiner):
     def loss_g(self, phase: Phase) -> torch.Tensor:
         L = self.losses
         L["G_adv"] = self.adv_refined(self.net_d, self.refined, self.mask)
-        L["stats"] = self.cfg.stats * statistics_loss(self.refined, self.real) if self.cfg.stats > 0 else self.refined.new_zeros(())
+        stats = self.cfg.stats
+        L["stats"] = stats * statistics_loss(self.refined, self.real) if stats > 0 else self.refined.new_zeros(())
         L["reg"] = self.reg(self.refined, self.sim, self.mask)
         L["label"] = self.label(self.refined, self.sim)
         return L["G_adv"] + L["stats"] + L["reg"] + L["label"]
