@@ -1,5 +1,6 @@
 """The camera refiner: each effect does what its name says, draws are seeded per image, and
-adversarial training moves the camera toward a target camera it never sees the recipe of."""
+training (discriminator + statistics) moves the camera toward a target camera it only sees
+the images of."""
 from __future__ import annotations
 
 import torch
