@@ -111,6 +111,28 @@ def timing_rows(metrics: Mapping[str, object]) -> list[list[str]]:
     return [[stage, f"{s:.0f}"] for stage, s in seconds.items()] + [["total", f"{total:.0f} ({total / 60:.1f} min)"]]
 
 
+def summary_rows(metrics: Mapping[str, object]) -> list[list[object]]:
+    """The gap in a few numbers: what refinement bought against sim, against the in-domain ceiling
+    (``real100``: what the detector gets from real training images themselves), and in realism."""
+    def get(key: str) -> float | None:
+        value = metrics.get(key)
+        return float(value) if isinstance(value, (int, float)) and value == value else None
+
+    rows: list[list[object]] = []
+    sim, refined, ceiling = (get(f"detector.{m}.map50") for m in ("sim", "refined", "real100"))
+    if sim is not None and refined is not None:
+        rows.append(["refined − sim, mAP50", f"{refined - sim:+.3f}"])
+    if sim is not None and ceiling is not None:
+        rows.append(["real100 − sim, mAP50 (training on real images: the ceiling for refinement)", f"{ceiling - sim:+.3f}"])
+    for name in ("c2st", "stats_c2st"):
+        before, after = get(f"realism.{name}.sim"), get(f"realism.{name}.refined")
+        if before is not None and after is not None:
+            rows.append([f"{name}: sim → refined (0.5 = like real)", f"{before:.3f} → {after:.3f}"])
+    if (kept := get("labels.preservation")) is not None:
+        rows.append(["label preservation (1 = all kept)", f"{kept:.3f}"])
+    return rows
+
+
 def camera_rows(metrics: Mapping[str, object]) -> list[list[object]]:
     """The camera refiner's learned effects (``camera.<effect>`` and ``.spread``), one row each."""
     names = [k[len("camera."):] for k in metrics if k.startswith("camera.") and not k.endswith(".spread")]
@@ -159,6 +181,8 @@ def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Ma
 
     parts = [f"<h1>sim2real report: {html.escape(pipe.group)}</h1>"]
     parts += [f"<p class='note'>{html.escape(note)}</p>" for note in pipe.notes]
+    if summary := summary_rows(metrics):
+        parts.append("<h2>Summary</h2>" + _table(["", "value"], summary))
     parts.append("<h2>Samples: sim | refined | real</h2>")
     parts.append(f"<img alt='samples' src='{_png_data_uri(grid)}'>")
     det_rows = [[mix, metrics.get(f"detector.{mix}.map50", "-"), metrics.get(f"detector.{mix}.map", "-"),

@@ -52,6 +52,21 @@ def test_sample_grid_shape(tmp_path):
     assert grid.shape == (8 * 2 + 4, 10 * 3 + 4 * 2, 3)
 
 
+def test_summary_rows_put_refinement_against_the_in_domain_ceiling():
+    from sim2real.report import summary_rows
+
+    metrics = {"detector.sim.map50": 0.10, "detector.refined.map50": 0.12, "detector.real100.map50": 0.18,
+               "realism.c2st.sim": 0.66, "realism.c2st.refined": 0.61, "labels.preservation": 0.98,
+               "realism.stats_c2st.sim": float("nan"), "realism.stats_c2st.refined": 0.6}
+    rows = dict(summary_rows(metrics))
+    assert rows["refined − sim, mAP50"] == "+0.020"
+    assert rows["real100 − sim, mAP50 (training on real images: the ceiling for refinement)"] == "+0.080"
+    assert rows["c2st: sim → refined (0.5 = like real)"] == "0.660 → 0.610"
+    assert not any(k.startswith("stats_c2st") for k in rows)  # NaN: left out
+    assert rows["label preservation (1 = all kept)"] == "0.980"
+    assert summary_rows({"detector.sim.map50": 0.1}) == []  # on user data without real100 or refined
+
+
 def test_camera_rows_pair_each_effect_with_its_spread():
     from sim2real.report import camera_rows
 
