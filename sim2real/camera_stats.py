@@ -9,7 +9,7 @@ over border brightness). Two uses:
   Cheap, and blind to content: it says whether a gap is in the camera, where the CNN c2st
   (refiner/metrics.py) mixes camera and content.
 - ``median_rows(sets)``: each statistic's median per set, the report's table, so a user sees
-  e.g. that the renders are five times less noisy than the photos.
+  e.g. that the renders are about four times less noisy than the photos.
 """
 from __future__ import annotations
 
