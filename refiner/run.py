@@ -27,7 +27,7 @@ from refiner.registry import create_refiner
 from refiner.tasknet import TinySegmenter, train_task_net
 from sim2real import atomic, tracking
 from sim2real.app import resolved, seed_everything
-from sim2real.camera_stats import stats_c2st
+from sim2real.camera_stats import separability, stats_matrix
 from sim2real.dataset import Manifest
 from sim2real.errors import ConfigError
 from sim2real.instantiate import make_trainer
@@ -108,10 +108,12 @@ def evaluate(cfg: DictConfig, module: RefinerModule, sim: SimData, real: list[np
     metrics: dict[str, float] = {
         "realism.c2st.sim": c2st(real, sim.images, **kw),
         "realism.c2st.refined": c2st(real, refined, **kw),
-        # the same test on camera statistics alone (sim2real/camera_stats.py): blind to content
-        "realism.stats_c2st.sim": stats_c2st(real, sim.images, seed=cfg.seed),
-        "realism.stats_c2st.refined": stats_c2st(real, refined, seed=cfg.seed),
     }
+    # the same test on camera statistics alone (sim2real/camera_stats.py): blind to content
+    real_stats = stats_matrix(real, 400, cfg.seed)
+    for name, images in (("sim", sim.images), ("refined", refined)):
+        metrics[f"realism.stats_c2st.{name}"] = separability(real_stats, stats_matrix(images, 400, cfg.seed),
+                                                             seed=cfg.seed)
     task_net = module.model.task_net
     if task_net is not None:
         lp = label_preservation(task_net, sim.images, refined, sim.semantic, sim.num_classes)
@@ -174,13 +176,7 @@ def run(cfg: DictConfig) -> dict:
                   channels_last=channels_last, device=device)
     model.cpu()
     metrics: dict[str, float] = {"data.real_skipped": float(len(skips.skipped)), "train.steps": float(module.step)}
-    describe = getattr(model.generator, "describe", None)  # the camera refiner: what it learned
-    if describe is not None:
-        learned = describe()
-        log.info("learned camera (mean, spread over images): %s",
-                 ", ".join(f"{k} {v['mean']:.4g} ± {v['spread']:.3g}" for k, v in learned.items()))
-        for name, v in learned.items():
-            metrics[f"camera.{name}"], metrics[f"camera.{name}.spread"] = v["mean"], v["spread"]
+    metrics.update(model.learned_metrics())  # e.g. the camera refiner's effects
     if cfg.evaluate:
         metrics.update(evaluate(cfg, module, sim, real, out_dir))
     metrics = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()}  # strict JSON

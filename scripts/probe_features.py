@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sim2real.camera_stats import median_rows, stats_c2st
+from sim2real.camera_stats import median_rows, separability, stats_matrix
 from sim2real.dataset import SimDataset
 
 
@@ -34,10 +34,10 @@ def main() -> None:
     if args.refined:
         sets["refined"] = load(args.refined)
     header, rows = median_rows(sets, max_images=None)
+    stats = {k: stats_matrix(v) for k, v in sets.items()}
     out = {
         "medians": {name: {r[0]: r[k] for r in rows} for k, name in enumerate(header[1:], start=1)},
-        "logreg_vs_real": {k: round(stats_c2st(sets["real"], v, max_images=None), 4)
-                           for k, v in sets.items() if k != "real"},
+        "logreg_vs_real": {k: round(separability(stats["real"], v), 4) for k, v in stats.items() if k != "real"},
     }
     print(json.dumps(out, indent=2))
     Path(args.out).write_text(json.dumps(out, indent=2))

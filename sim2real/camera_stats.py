@@ -60,12 +60,18 @@ def stats_matrix(images: Images, max_images: int | None = None, seed: int = 0) -
 def stats_c2st(real: Images, other: Images, *, folds: int = 5, max_images: int | None = 400, seed: int = 0) -> float:
     """Balanced accuracy of a logistic regression telling ``real`` from ``other`` by camera
     statistics, k-fold; NaN when either set has fewer images than folds."""
+    return separability(stats_matrix(real, max_images, seed), stats_matrix(other, max_images, seed),
+                        folds=folds, seed=seed)
+
+
+def separability(a: np.ndarray, b: np.ndarray, *, folds: int = 5, seed: int = 0) -> float:
+    """``stats_c2st`` on statistics already computed (``stats_matrix``): one real set is read
+    once however many sets it is compared with."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    a, b = stats_matrix(real, max_images, seed), stats_matrix(other, max_images, seed)
     if min(len(a), len(b)) < folds:
         return float("nan")
     x, y = np.concatenate([a, b]), np.r_[np.ones(len(a)), np.zeros(len(b))]

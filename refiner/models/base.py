@@ -138,6 +138,10 @@ class Refiner(nn.Module):
         padded, (h, w) = pad_to_multiple(x, 2 ** self.generator.n_down)
         return self.generator(padded)[..., :h, :w].clamp(-1.0, 1.0)
 
+    def learned_metrics(self) -> dict[str, float]:
+        """Numbers worth reporting about what was learned (none for a network)."""
+        return {}
+
     def current_losses(self) -> dict[str, float]:
         return {k: float(v.detach()) for k, v in self.losses.items() if k in self.loss_names}
 

@@ -57,6 +57,13 @@ class CameraRefiner(Refiner):
         L["r1"] = self.r1(self.net_d, self.real)
         return 0.5 * (L["D_real"] + L["D_fake"]) + L["r1"]
 
+    def learned_metrics(self) -> dict[str, float]:
+        """``camera.<effect>`` (mean, in plain units) and ``camera.<effect>.spread``."""
+        out = {}
+        for name, v in self.net_g.describe().items():
+            out[f"camera.{name}"], out[f"camera.{name}.spread"] = v["mean"], v["spread"]
+        return out
+
     @torch.no_grad()
     def refine(self, x: torch.Tensor) -> torch.Tensor:
         """Each image with its own draw of the camera, seeded by its bytes (see CameraModel)."""
