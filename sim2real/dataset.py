@@ -25,7 +25,7 @@ from sim2real import atomic
 from sim2real.errors import DatasetError
 from sim2real.images import read_mask, read_rgb, write_png
 from sim2real.masks import xywh_to_xyxy
-from sim2real.records import LabelledSet, Record, resolve_inside
+from sim2real.records import LabelledSet, Record, box_attributes, resolve_inside
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ class SimDataset:
             segmentations=[a.get("segmentation") for a in anns],
             mask_path=resolve_inside(self.root, mask_file, source=src) if mask_file else None,
             meta=img.get("meta", {}),
+            ignore=[bool(a.get("iscrowd", 0)) for a in anns],
+            box_attrs=[box_attributes(a) for a in anns],
         )
 
     def __len__(self) -> int:

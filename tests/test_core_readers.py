@@ -53,13 +53,26 @@ def test_coco_path_escape_is_refused(tmp_path, bad):
         load_labelled(root)
 
 
-def test_class_map_renames_and_reports_unmapped(tmp_path, caplog):
+def test_a_label_that_maps_nowhere_is_an_error_listing_both_sides(tmp_path):
     root = _coco(tmp_path)
-    data = load_labelled(root, classes=["soda_can"], class_map={"can": "soda_can"})
+    with pytest.raises(DatasetError, match=r"labels \['bottle'\] map onto none of the classes \['soda_can'\]"):
+        load_labelled(root, classes=["soda_can"], class_map={"can": "soda_can"})
+
+
+def test_ignored_labels_are_dropped_and_counted(tmp_path, caplog):
+    caplog.set_level("INFO")
+    root = _coco(tmp_path)
+    data = load_labelled(root, classes=["soda_can"], class_map={"can": "soda_can"}, ignore_labels=["bottle"])
     rec = data.records[0]
     assert rec.labels == ["soda_can"] and len(rec.boxes) == 1
     assert data.unmapped == {"bottle": 1}
     assert "bottle" in caplog.text
+
+
+def test_scene_classes_merge_through_the_class_map(tmp_path):
+    root = _coco(tmp_path)
+    data = load_labelled(root, classes=["container"], class_map={"can": "container", "bottle": "container"})
+    assert data.records[0].labels == ["container", "container"] and data.classes == ["container"]
 
 
 def test_class_map_onto_unknown_class_is_an_error(tmp_path):

@@ -1,4 +1,4 @@
-"""COCO detection JSON (boxes, optional segmentations)."""
+"""COCO detection JSON (boxes, optional segmentations); ``iscrowd`` regions are kept as ignore regions."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,8 @@ import numpy as np
 
 from sim2real.errors import DatasetError
 from sim2real.masks import xywh_to_xyxy
-from sim2real.records import LabelledSet, Record, resolve_inside
+from sim2real.readers.checks import clean_boxes
+from sim2real.records import LabelIssues, LabelledSet, Record, box_attributes, resolve_inside
 
 _CANDIDATES = ("annotations.json", "instances.json", "_annotations.coco.json")
 
@@ -46,29 +47,45 @@ def read_coco(path: Path, *, split: str | None = None, **_: object) -> LabelledS
     names = {c["id"]: c["name"] for c in coco["categories"]}
     by_image: dict[int, list[dict]] = {}
     for ann in coco["annotations"]:
-        if ann.get("iscrowd", 0):
-            continue
         if ann["category_id"] not in names:
             raise DatasetError(f"{json_path}: annotation {ann.get('id')} has unknown category_id {ann['category_id']}")
+        if "bbox" not in ann or len(ann["bbox"]) != 4:
+            raise DatasetError(f"{json_path}: annotation {ann.get('id')} has no 'bbox' [x, y, w, h]")
         by_image.setdefault(ann["image_id"], []).append(ann)
+    issues = LabelIssues()
     records = []
     for img in coco["images"]:
         image_path = resolve_inside(root, img["file_name"], source=json_path)
         if not image_path.exists() and (root / "images").is_dir():
             image_path = resolve_inside(root / "images", img["file_name"], source=json_path)
         anns = by_image.get(img["id"], [])
-        segs = [a.get("segmentation") for a in anns]
+        raw = xywh_to_xyxy(np.array([[_float(v) for v in a["bbox"]] for a in anns], np.float64).reshape(-1, 4))
+        boxes, keep = clean_boxes(raw, img.get("width"), img.get("height"), issues=issues,
+                                  file=f"{json_path.name} image {img['file_name']}")
+        kept = [a for a, k in zip(anns, keep) if k]
+        ignore = np.array([bool(a.get("iscrowd", 0)) for a in kept], bool)
+        issues.add("ignored", json_path.name, int(ignore.sum()))
+        segs = [a.get("segmentation") for a in kept]
         records.append(
             Record(
                 image_path=image_path,
                 image_id=int(img["id"]),
-                boxes=xywh_to_xyxy(np.array([a["bbox"] for a in anns], np.float32)),
-                labels=[names[a["category_id"]] for a in anns],
+                boxes=boxes[keep],
+                labels=[names[a["category_id"]] for a in kept],
                 width=img.get("width"),
                 height=img.get("height"),
                 segmentations=segs if any(s for s in segs) else None,
                 meta=img.get("meta", {}),
+                ignore=ignore,
+                box_attrs=[box_attributes(a) for a in kept],
             )
         )
     classes = [names[k] for k in sorted(names)]
-    return LabelledSet(records=records, classes=classes, fmt="coco", root=root)
+    return LabelledSet(records=records, classes=classes, fmt="coco", root=root, issues=issues)
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")  # counted and dropped by clean_boxes
