@@ -40,8 +40,11 @@ def embed(paths: Sequence[Path], features: Callable[[torch.Tensor], torch.Tensor
         imgs = [im for im in (reader.read(p) for p in paths[i:i + batch]) if im is not None]
         if not imgs:
             continue
-        x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255.0
-        out.append(features(x).flatten(1).numpy())
+        # pooled features take any size; images of one size go through together
+        groups = [imgs] if len({im.shape for im in imgs}) == 1 else [[im] for im in imgs]
+        for group in groups:
+            x = torch.from_numpy(np.stack(group)).permute(0, 3, 1, 2).float() / 255.0
+            out.append(features(x).flatten(1).numpy())
     reader.report()
     return np.concatenate(out) if out else np.zeros((0, 1))
 

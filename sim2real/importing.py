@@ -1,38 +1,62 @@
-"""Bring user data to the render resolution, as datasets in the contract.
+"""Bring user data to the working resolution, as datasets in the contract.
 
-The rule (documented in README): scale the image so its shorter side equals the resolution
-(bilinear, area filter when shrinking), then centre-crop to ``resolution x resolution``. Boxes
-are scaled and shifted the same way and clipped to the crop; a box that keeps less than
-``min_visible`` of its area after clipping is dropped (counted in the manifest). Unreadable
-images are counted and skipped with a warning.
+The rule (``fit``, documented in README): ``keep`` (the default) scales the image so its
+longer side equals the resolution and keeps its aspect ratio, so nothing is cut and every box
+is kept; ``letterbox`` does the same and pads to a square (grey 114, as YOLO does);
+``crop`` (the old rule) scales the shorter side to the resolution and centre-crops a square,
+dropping boxes that keep less than ``min_visible`` of their area (counted). Bilinear
+resampling, area filter when shrinking. Unreadable images are counted and skipped; every
+fix the readers made to the labels is counted too, printed, and stored in the manifest.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
 
 from sim2real.dataset import DatasetWriter, SimDataset, fingerprint
+from sim2real.errors import ConfigError, DatasetError
 from sim2real.images import SkipCounter
 from sim2real.readers import load_labelled
 
 log = logging.getLogger(__name__)
 
+FIT_RULES = ("keep", "letterbox", "crop")
+PAD_VALUE = 114
+IMPORT_VERSION = 2  # bump when the rule or the written fields change: older imports are redone
 
-def fit_square(image: np.ndarray, boxes: np.ndarray, resolution: int, *, min_visible: float = 0.5
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Resize-shorter-side-then-centre-crop; returns (image, boxes xyxy, kept box mask)."""
+
+def fitted_size(width: int, height: int, resolution: int, rule: str) -> tuple[int, int, float]:
+    """(new width, new height, scale) of an image under ``rule`` (before any crop or pad)."""
+    if rule not in FIT_RULES:
+        raise ConfigError(f"data.fit must be one of {FIT_RULES}, got {rule!r}")
+    scale = resolution / (min(width, height) if rule == "crop" else max(width, height))
+    nw, nh = max(1, round(width * scale)), max(1, round(height * scale))
+    if rule == "crop":
+        nw, nh = max(resolution, nw), max(resolution, nh)
+    return nw, nh, scale
+
+
+def fit_image(image: np.ndarray, boxes: np.ndarray, resolution: int, *, rule: str = "keep",
+              min_visible: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resize (and crop or pad) by ``rule``; returns (image, boxes xyxy kept, kept-box mask)."""
     h, w = image.shape[:2]
-    scale = resolution / min(h, w)
-    nw, nh = max(resolution, round(w * scale)), max(resolution, round(h * scale))
+    nw, nh, scale = fitted_size(w, h, resolution, rule)
     resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
     resized = np.asarray(Image.fromarray(image).resize((nw, nh), resample))
+    b = boxes.astype(np.float64).reshape(-1, 4) * np.array([nw / w, nh / h, nw / w, nh / h])
+    if rule == "keep":
+        return np.ascontiguousarray(resized), b.astype(np.float32), np.ones(len(b), bool)
+    if rule == "letterbox":
+        canvas = np.full((resolution, resolution, 3), PAD_VALUE, np.uint8)
+        x0, y0 = (resolution - nw) // 2, (resolution - nh) // 2
+        canvas[y0:y0 + nh, x0:x0 + nw] = resized
+        return canvas, (b + np.array([x0, y0, x0, y0])).astype(np.float32), np.ones(len(b), bool)
     x0, y0 = (nw - resolution) // 2, (nh - resolution) // 2
     crop = np.ascontiguousarray(resized[y0:y0 + resolution, x0:x0 + resolution])
-    b = boxes.astype(np.float64).reshape(-1, 4) * np.array([nw / w, nh / h, nw / w, nh / h])
     b -= np.array([x0, y0, x0, y0])
     clipped = np.clip(b, 0, resolution)
     area = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
@@ -41,73 +65,127 @@ def fit_square(image: np.ndarray, boxes: np.ndarray, resolution: int, *, min_vis
     return crop, clipped[keep].astype(np.float32), keep
 
 
-def import_labelled(source: Path | str, out: Path | str, *, resolution: int, classes: Sequence[str],
-                    class_map: Mapping[str, str] | None = None, split: str | None = None,
-                    min_visible: float = 0.5) -> SimDataset:
-    """Write ``source`` (any supported format) as a ``real`` dataset at ``resolution``."""
-    data = load_labelled(source, classes=classes, class_map=class_map, split=split)
+def fit_square(image: np.ndarray, boxes: np.ndarray, resolution: int, *, min_visible: float = 0.5):
+    """The old rule: shorter side to ``resolution``, centre crop (``fit_image(rule="crop")``)."""
+    return fit_image(image, boxes, resolution, rule="crop", min_visible=min_visible)
+
+
+def _annotations(rec, keep: np.ndarray, boxes: np.ndarray, cat: Mapping[str, int]) -> list[dict]:
+    kept = np.flatnonzero(keep)
+    anns = []
+    for j, (i, (x0, y0, x1, y1)) in enumerate(zip(kept, boxes)):
+        ann = {"category_id": cat[rec.labels[i]], "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+               "area": float((x1 - x0) * (y1 - y0)), "iscrowd": int(rec.ignore[i]), "instance_id": j + 1}
+        if rec.box_attrs is not None:
+            ann.update({k: v for k, v in rec.box_attrs[i].items() if k not in ann})
+        anns.append(ann)
+    return anns
+
+
+def import_labelled(source: Path | str, out: Path | str, *, resolution: int, fit: str = "keep",
+                    classes: Sequence[str] | None = None, class_map: Mapping[str, str] | None = None,
+                    ignore_labels: Sequence[str] = (), split: str | None = None, min_visible: float = 0.5,
+                    key: str = "data", **options: Any) -> SimDataset:
+    """Write ``source`` (any labelled layout) as a ``real`` dataset at ``resolution`` by rule ``fit``.
+
+    Without ``classes`` the set keeps its own label names (the detector stage maps them); with
+    them, labels are mapped here (``sim2real.records.map_classes``). ``options`` go to the reader.
+    """
+    fitted_size(1, 1, resolution, fit)  # a bad rule fails before any reading
+    data = load_labelled(source, classes=classes, class_map=class_map, ignore_labels=ignore_labels, split=split,
+                         labelled=True, key=key, **options)
     out = Path(out)
-    key = {"source": str(Path(source).resolve()), "resolution": resolution, "classes": list(classes),
-           "class_map": dict(class_map or {}), "split": split, "min_visible": min_visible}
-    manifest = out / "dataset.json"
-    if manifest.is_file():
-        existing = SimDataset(out) if (out / "annotations.json").is_file() else None
-        if existing is not None and existing.manifest.status == "complete" and existing.manifest.fingerprint == fingerprint(key):
-            return existing
-    writer = DatasetWriter(out, name=out.name, kind="real", classes=classes, num_images=len(data),
-                           config=key, provenance={"source": str(source), "format": data.fmt,
-                                                   "unmapped": dict(data.unmapped)}, overwrite=True)
-    cat = writer.category_ids
+    config = {"source": str(Path(source).resolve()), "resolution": resolution, "fit": fit, "split": split,
+              "classes": list(classes) if classes is not None else None, "class_map": dict(class_map or {}),
+              "ignore_labels": sorted(ignore_labels), "min_visible": min_visible, "version": IMPORT_VERSION,
+              "options": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in sorted(options.items())}}
+    existing = _finished(out, config)
+    if existing is not None:
+        return existing
+    writer = DatasetWriter(out, name=out.name, kind="real", classes=data.classes, num_images=len(data),
+                           config=config, provenance={"source": str(source), "format": data.fmt, "split": split,
+                                                      "fit": fit, "unmapped": dict(data.unmapped)}, overwrite=True)
     reader = SkipCounter(f"images in {source}")
-    dropped = written = 0
-    for index, rec in enumerate(data.records):
+    counts = {"boxes_in": data.num_boxes, "boxes_written": 0, "ignore_regions": 0, "dropped_by_crop": 0}
+    written = 0
+    for rec in data.records:
         image = reader.read(rec.image_path)
         if image is None:
             continue
-        crop, boxes, keep = fit_square(image, rec.boxes, resolution, min_visible=min_visible)
-        dropped += int((~keep).sum())
-        labels = [name for name, k in zip(rec.labels, keep) if k]
-        anns = [{"category_id": cat[name], "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                 "area": float((x1 - x0) * (y1 - y0)), "iscrowd": 0, "instance_id": i + 1}
-                for i, (name, (x0, y0, x1, y1)) in enumerate(zip(labels, boxes))]
-        writer.add(written, image=crop, mask=None, annotations=anns,
-                   meta={**rec.meta, "source_file": rec.image_path.name})
+        fitted, boxes, keep = fit_image(image, rec.boxes, resolution, rule=fit, min_visible=min_visible)
+        counts["dropped_by_crop"] += int((~keep).sum())
+        anns = _annotations(rec, keep, boxes, writer.category_ids)
+        counts["boxes_written"] += len(anns)
+        counts["ignore_regions"] += sum(a["iscrowd"] for a in anns)
+        writer.add(written, image=fitted, mask=None, annotations=anns,
+                   meta={**rec.meta, "source_file": _source_name(rec.image_path, data.root),
+                         "source_size": list(image.shape[1::-1])})
         written += 1
     reader.report()
+    data.issues.report(source)
     writer.manifest.num_images = written
-    writer.manifest.provenance.update({"skipped_images": len(reader.skipped), "dropped_boxes": dropped})
+    writer.manifest.provenance.update({"images_in": len(data), "images_written": written,
+                                       "skipped_images": len(reader.skipped), **counts,
+                                       "label_issues": data.issues.as_dict()})
     writer.finalize()
-    if dropped:
-        log.info("%s: %d boxes fell mostly outside the centre crop and were dropped", source, dropped)
+    log.info("imported %s (%s%s) -> %s: %d of %d images, %d boxes (%d ignore regions); %d unreadable images skipped, "
+             "%d boxes dropped by the crop, %d lost by the readers (see above)", source, data.fmt,
+             f", split {split}" if split else "", out, written, len(data), counts["boxes_written"],
+             counts["ignore_regions"], len(reader.skipped), counts["dropped_by_crop"], data.issues.lost())
     return SimDataset(out, require_complete=True)
 
 
+def _source_name(image: Path, root: Path) -> str:
+    """The image's path relative to its set's root (its name alone when outside it)."""
+    try:
+        return str(Path(image).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return Path(image).name
 
-def import_unlabelled(source: Path | str, out: Path | str, *, resolution: int) -> Path:
-    """Write every readable image of ``source`` (folder or any labelled set) to ``out`` as
-    ``resolution``-square PNGs by the same rule; returns ``out``. Reuses a finished import."""
+
+def _finished(out: Path, config: dict) -> SimDataset | None:
+    """The dataset already imported into ``out`` with this config, if there is one."""
+    if not (out / "dataset.json").is_file() or not (out / "annotations.json").is_file():
+        return None
+    try:
+        existing = SimDataset(out)
+    except DatasetError:
+        return None
+    if existing.manifest.status == "complete" and existing.manifest.fingerprint == fingerprint(config):
+        return existing
+    return None
+
+
+def import_unlabelled(source: Path | str, out: Path | str, *, resolution: int, fit: str = "keep",
+                      split: str | None = None, **options: Any) -> Path:
+    """Write every readable image of ``source`` (folder or any labelled set) to ``out`` as PNGs
+    by the rule ``fit``; returns ``out``. Reuses a finished import."""
     from sim2real import atomic
     from sim2real.images import write_png
     from sim2real.readers import load_unlabelled
 
+    fitted_size(1, 1, resolution, fit)
     out = Path(out)
-    key = fingerprint({"source": str(Path(source).resolve()), "resolution": resolution})
+    key = fingerprint({"source": str(Path(source).resolve()), "resolution": resolution, "fit": fit, "split": split,
+                       "version": IMPORT_VERSION, "options": {k: str(v) for k, v in sorted(options.items())}})
     done = out / ".import.json"
     if done.is_file() and done.read_text().strip() == key:
         return out
     reader = SkipCounter(f"real images in {source}")
     written = 0
-    for path in load_unlabelled(source):
+    for path in load_unlabelled(source, split=split, **options):
         image = reader.read(path)
         if image is None:
             continue
-        crop, _, _ = fit_square(image, np.zeros((0, 4)), resolution)
-        write_png(out / f"{written:06d}.png", crop)
+        fitted, _, _ = fit_image(image, np.zeros((0, 4)), resolution, rule=fit)
+        write_png(out / f"{written:06d}.png", fitted)
         written += 1
     reader.report()
     if written == 0:
-        from sim2real.errors import DatasetError
-
         raise DatasetError(f"{source}: none of its images could be read")
+    for stale in sorted(out.glob("*.png"))[written:]:  # an earlier import of more images
+        stale.unlink()
     atomic.write_text(done, key)
+    log.info("imported %d unlabelled images of %s -> %s (%d unreadable skipped)", written, source, out,
+             len(reader.skipped))
     return out

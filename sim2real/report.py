@@ -49,14 +49,24 @@ def _png_data_uri(img: np.ndarray | Image.Image | Path) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
+def _in_cell(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    cell = np.full((h, w, 3), 255, np.uint8)
+    y0, x0 = (h - img.shape[0]) // 2, (w - img.shape[1]) // 2
+    cell[y0:y0 + img.shape[0], x0:x0 + img.shape[1]] = img
+    return cell
+
+
 def sample_grid(rows: Mapping[str, Sequence[Path]], *, scale: int = 2) -> np.ndarray:
-    """One row per domain, the same number of images in each; gaps between tiles."""
+    """One row per domain, the same number of images in each; gaps between tiles. Images of
+    other sizes are centred in a cell of the largest height and width (white around them)."""
     tiles = []
-    for paths in rows.values():
-        imgs = [read_rgb(p) for p in paths]
-        h, w = imgs[0].shape[:2]
+    loaded = [[read_rgb(p) for p in paths] for paths in rows.values()]
+    h = max(im.shape[0] for imgs in loaded for im in imgs)
+    w = max(im.shape[1] for imgs in loaded for im in imgs)
+    for imgs in loaded:
+        cells = [_in_cell(im, h, w) for im in imgs]
         pad = np.full((h, 4, 3), 255, np.uint8)
-        row = np.concatenate([x for im in imgs for x in (im, pad)][:-1], axis=1)
+        row = np.concatenate([x for im in cells for x in (im, pad)][:-1], axis=1)
         tiles += [row, np.full((4, row.shape[1], 3), 255, np.uint8)]
     grid = np.concatenate(tiles[:-1], axis=0)
     return np.asarray(Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST))
