@@ -80,9 +80,11 @@ def truth(tmp_path_factory):
 @pytest.mark.parametrize("fmt", sorted(WRITERS))
 def test_labelled_sets_feed_the_metric(fmt, truth, tmp_path):
     root = WRITERS[fmt](truth, tmp_path / fmt)
-    source = load_source(root, ["square", "disc"], CLASS_MAP, key="data.test")
+    with pytest.raises(DatasetError, match=r"data.test .*labels \['person'\] map onto none of the classes"):
+        load_source(root, ["square", "disc"], CLASS_MAP, key="data.test")
+    source = load_source(root, ["square", "disc"], CLASS_MAP, key="data.test", ignore_labels=["person"])
     assert source.fmt == fmt and len(source) == len(truth)
-    assert source.unmapped == {"person": len(truth)}  # reported, not silently dropped
+    assert source.unmapped == {"person": len(truth)}  # dropped as asked, and counted
     data = DetectionDataset(source.samples, ["square", "disc"])
     targets = [data.target(i, 64, 64) for i in range(len(data))]
     perfect = [{"boxes": torch.as_tensor(r.boxes), "scores": torch.ones(len(r.boxes)),
@@ -112,7 +114,8 @@ def test_unmapped_test_set_is_reported_in_metrics(truth, tmp_path):
     sim = shapes(tmp_path, "sim", num_images=6)
     coco = write_coco(truth, tmp_path / "coco")
     cfg = compose_train(f"data.train=[{sim}]", f"data.test={coco}", f"out_dir={tmp_path / 'run'}",
-                        "data.class_map={box: square}", "plots=false", "data.val_fraction=0", *FAST)
+                        "data.class_map={box: square}", "data.ignore_labels=[ball,person]", "plots=false",
+                        "data.val_fraction=0", *FAST)
     result = run(cfg)
     discs = sum(label == "disc" for r in truth.records for label in r.labels)
     assert result["info"]["data"]["unmapped"] == {"data.test": {"ball": discs, "person": len(truth)}}

@@ -2,7 +2,8 @@
 
 Targets follow torchvision's detection API: ``boxes`` xyxy float32 pixels, ``labels`` int64
 with 0 reserved for background (scene class ``k`` is label ``k + 1``), ``masks`` uint8 NxHxW
-when the detector wants them. Images are read lazily (PNG decode of a 128-px render is
+when the detector wants them. Ignore regions (``Record.ignore``) are left out of training
+targets; scoring targets keep them, flagged in ``iscrowd``, so they count neither way. Images are read lazily (PNG decode of a 128-px render is
 cheaper than holding thousands in memory).
 """
 from __future__ import annotations
@@ -36,25 +37,37 @@ def instance_masks(sample: Sample, height: int, width: int) -> np.ndarray:
 
 
 class DetectionDataset(Dataset):
-    """``(image CHW float in [0, 1], target)`` per sample (augmentation runs batched in the module)."""
+    """``(image CHW float in [0, 1], target)`` per sample (augmentation runs batched in the module).
 
-    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], *, with_masks: bool = False) -> None:
+    ``scoring=True``: targets keep ignore regions, flagged in ``iscrowd`` (evaluation and
+    validation); otherwise they are left out (training).
+    """
+
+    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], *, with_masks: bool = False,
+                 scoring: bool = False) -> None:
         self.samples = list(samples)
         self.index = {name: i + 1 for i, name in enumerate(classes)}
         self.with_masks = with_masks
+        self.scoring = scoring
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def target(self, i: int, height: int, width: int) -> dict:
-        rec = self.samples[i].record
+        sample = self.samples[i]
+        rec = sample.record
+        if not self.scoring and rec.ignore.any():
+            rec = rec.select(~rec.ignore)
+            sample = Sample(record=rec, box_attrs=[], source=sample.source)
         target = {
             "boxes": torch.as_tensor(rec.boxes, dtype=torch.float32).reshape(-1, 4),
             "labels": torch.as_tensor([self.index[n] for n in rec.labels], dtype=torch.int64),
             "image_id": torch.tensor(i),
         }
+        if self.scoring:
+            target["iscrowd"] = torch.as_tensor(rec.ignore, dtype=torch.int64)
         if self.with_masks:
-            target["masks"] = torch.from_numpy(instance_masks(self.samples[i], height, width))
+            target["masks"] = torch.from_numpy(instance_masks(sample, height, width))
         return target
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:

@@ -56,7 +56,7 @@ class DetectorModule(pl.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         images, targets = batch
         preds = self.model(images)
-        self.val_map.update(preds, [{"boxes": t["boxes"], "labels": t["labels"]} for t in targets])
+        self.val_map.update(preds, [{k: t[k] for k in ("boxes", "labels", "iscrowd") if k in t} for t in targets])
 
     def on_validation_epoch_end(self) -> None:
         with warnings.catch_warnings():

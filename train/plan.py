@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image
 
 from sim2real.errors import ConfigError
+from sim2real.records import parse_class_map
 from train.sources import Sample, Source, as_list, load_source, read_classes, split_validation, subset
 
 log = logging.getLogger(__name__)
@@ -79,20 +80,6 @@ def _image_size(samples: list[Sample]) -> int:
     return sides.most_common(1)[0][0] if sides else 128
 
 
-def _class_map(value: Any) -> dict[str, str]:
-    """``data.class_map`` is ``{label in the data: scene class}`` with string names only."""
-    if value is None:
-        return {}
-    try:
-        items = dict(value).items()
-    except (TypeError, ValueError):
-        raise ConfigError(f"data.class_map must be a mapping {{label: scene class}}, got {value!r}") from None
-    bad = {k: v for k, v in items if not isinstance(v, str) or not isinstance(k, str)}
-    if bad:
-        raise ConfigError(f"data.class_map must map names onto class names, got {bad}")
-    return {str(k): str(v) for k, v in items}
-
-
 def _weights(data: Any, n_train: int) -> tuple[list[float | None], float | None]:
     if data.weights is None:
         return [None] * n_train, None
@@ -109,12 +96,13 @@ def build_plan(cfg: Any) -> DataPlan:
     data = cfg.data
     train_paths = as_list(data.train, "data.train")
     classes = _scene_classes(data, train_paths)
-    cmap = _class_map(data.class_map)
+    cmap = parse_class_map(data.class_map)
+    ignored = [str(x) for x in data.ignore_labels]
     weights, real_weight = _weights(data, len(train_paths))
     unmapped: dict[str, dict[str, int]] = {}
     synthetic = []
     for i, (path, weight) in enumerate(zip(train_paths, weights)):
-        src = load_source(path, classes, cmap, key=f"data.train[{i}]")
+        src = load_source(path, classes, cmap, key=f"data.train[{i}]", ignore_labels=ignored)
         unmapped.update({f"data.train[{i}]": src.unmapped} if src.unmapped else {})
         train, val = split_validation(src.samples, data.val_fraction, cfg.seed + i)
         synthetic.append(Part(name=src.name, train=train, val=val, weight=weight))
@@ -122,7 +110,7 @@ def build_plan(cfg: Any) -> DataPlan:
     if data.real_fraction > 0:
         if not data.real_train:
             raise ConfigError("data.real_fraction > 0 needs data.real_train (a labelled real split)")
-        src = load_source(data.real_train, classes, cmap, key="data.real_train")
+        src = load_source(data.real_train, classes, cmap, key="data.real_train", ignore_labels=ignored)
         unmapped.update({"data.real_train": src.unmapped} if src.unmapped else {})
         chosen = subset(src.samples, float(data.real_fraction), cfg.seed, key="data.real_fraction")
         train, val = split_validation(chosen, data.val_fraction, cfg.seed + 1000)
@@ -132,13 +120,13 @@ def build_plan(cfg: Any) -> DataPlan:
         real = Part(name=f"{src.name}@{data.real_fraction:g}", train=train, val=val, weight=real_weight, real=True)
     test = None
     if data.test:
-        test = load_source(data.test, classes, cmap, key="data.test")
+        test = load_source(data.test, classes, cmap, key="data.test", ignore_labels=ignored)
         unmapped.update({"data.test": test.unmapped} if test.unmapped else {})
     extra = {}
     for prefix, path in dict(data.extra_test or {}).items():
         if prefix in ("test", "val", "train") or "/" in str(prefix):
             raise ConfigError(f"data.extra_test: prefix {prefix!r} is reserved or contains '/'")
-        extra[str(prefix)] = load_source(path, classes, cmap, key=f"data.extra_test.{prefix}")
+        extra[str(prefix)] = load_source(path, classes, cmap, key=f"data.extra_test.{prefix}", ignore_labels=ignored)
     all_train = [s for p in synthetic + ([real] if real else []) for s in p.train]
     size = cfg.detector.image_size or _image_size(all_train or (test.samples if test else []))
     plan = DataPlan(classes=classes, synthetic=synthetic, real=real, test=test, image_size=int(size),

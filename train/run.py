@@ -69,7 +69,7 @@ def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], masks: bool):
     train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
                          seed=cfg.seed, epoch_size=cfg.data.epoch_size)
     val_samples = [s for p in parts for s in p.val]
-    val = eval_loader(DetectionDataset(val_samples, plan.classes, with_masks=False),
+    val = eval_loader(DetectionDataset(val_samples, plan.classes, with_masks=False, scoring=True),
                       batch_size=cfg.data.eval_batch_size) if val_samples else None
     return train, val
 
@@ -135,7 +135,7 @@ def evaluate_and_report(cfg: Any, plan: DataPlan, model: torch.nn.Module, out_di
     slice_report: SliceReport | None = None
     device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
     for part_name, samples, prefix in _eval_sets(plan):
-        data = DetectionDataset(samples, plan.classes)
+        data = DetectionDataset(samples, plan.classes, scoring=True)
         preds = predict(model, eval_loader(data, batch_size=cfg.data.eval_batch_size), device=device, progress=True)
         targets = [data.target(i, 0, 0) for i in range(len(data))]
         full = coco_metrics(preds, targets, plan.classes, pr_curves=True)

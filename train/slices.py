@@ -126,19 +126,26 @@ def _box_slice(samples, preds, targets, sdef, classes, value) -> tuple[list, lis
     for sample, pred, tgt in zip(samples, preds, targets):
         values = _box_values(sample, tgt, sdef, classes)
         inside = torch.tensor([v == value for v in values], dtype=torch.bool)
-        count += int(inside.sum())
+        ignored = tgt["iscrowd"].bool() if "iscrowd" in tgt else torch.zeros_like(inside)
+        count += int((inside & ~ignored).sum())
         if attr == "class":
             label = classes.index(value) + 1
-            new_targets.append({"boxes": tgt["boxes"][inside], "labels": tgt["labels"][inside]})
+            new_targets.append({"boxes": tgt["boxes"][inside], "labels": tgt["labels"][inside],
+                                "iscrowd": ignored[inside].long()})
             keep = pred["labels"] == label
         else:
-            new_targets.append({"boxes": tgt["boxes"], "labels": tgt["labels"], "iscrowd": (~inside).long()})
+            new_targets.append({"boxes": tgt["boxes"], "labels": tgt["labels"], "iscrowd": (~inside | ignored).long()})
             keep = torch.ones(len(pred["labels"]), dtype=torch.bool)
             if attr == "size":
                 keep = torch.tensor([bin_label(float(v), sdef) == value
                                      for v in _box_size(pred["boxes"], sample, sdef.relative)], dtype=torch.bool)
         new_preds.append({k: v[keep] for k, v in pred.items()})
     return new_preds, new_targets, count
+
+
+def _positives(target: dict) -> int:
+    """True boxes of a target that are not ignore regions."""
+    return len(target["labels"]) - int(target["iscrowd"].sum()) if "iscrowd" in target else len(target["labels"])
 
 
 def compute_slices(samples: Sequence[Sample], preds: Sequence[dict], targets: Sequence[dict],
@@ -163,7 +170,7 @@ def compute_slices(samples: Sequence[Sample], preds: Sequence[dict], targets: Se
             else:
                 idx = [i for i, v in enumerate(per_image) if v == value]
                 p, t = [preds[i] for i in idx], [targets[i] for i in idx]
-                n_boxes, n_images = sum(len(x["labels"]) for x in t), len(idx)
+                n_boxes, n_images = sum(_positives(x) for x in t), len(idx)
             metrics = coco_metrics(p, t, classes, per_class=False) if n_boxes else {}
             report.results.append(SliceResult(name, value, n_images, n_boxes,
                                               {k: metrics.get(k) for k in ("map50", "map", "map75", "mar_100")}))

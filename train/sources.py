@@ -1,13 +1,14 @@
 """Reading the detector's data sources: training mixes, the real split, the test set.
 
-Every source goes through ``sim2real.readers.load_labelled`` (sim2real / COCO / VOC / YOLO)
-and is mapped onto the scene classes with ``data.class_map``; unmapped labels are reported.
-Box-level attributes that slices need (``occlusion`` and any other annotation field) are read
-from the COCO JSON of sim2real and COCO sets and kept aligned with the boxes.
+Every source goes through ``sim2real.readers.load_labelled`` (sim2real / COCO / VOC / YOLO /
+BOP) and is mapped onto the classes with ``data.class_map``; a label that maps onto no class
+is an error unless ``data.ignore_labels`` names it (its boxes are then dropped and counted).
+Box-level attributes that slices need (``occlusion`` and any other annotation field) come
+with the records, aligned with the boxes; ignore regions stay in the records (scoring
+ignores them, training leaves them out).
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from sim2real.errors import ConfigError, DatasetError
-from sim2real.readers import detect_format, load_labelled
-from sim2real.readers.coco import find_coco_json
-from sim2real.records import LabelledSet, Record
+from sim2real.readers import load_labelled
+from sim2real.records import Record
 
 log = logging.getLogger(__name__)
-
-_NOT_ATTRIBUTES = {"id", "image_id", "category_id", "bbox", "segmentation", "area", "iscrowd"}
 
 
 @dataclass
@@ -36,7 +34,7 @@ class Sample:
 
 @dataclass
 class Source:
-    """A labelled source mapped onto the scene classes."""
+    """A labelled source mapped onto the classes."""
 
     name: str
     path: Path
@@ -48,57 +46,23 @@ class Source:
         return len(self.samples)
 
 
-def _coco_attributes(path: Path, fmt: str) -> dict[int, list[dict]] | None:
-    """Extra annotation fields per image id, in the order the readers list the boxes."""
-    if fmt == "sim2real":
-        json_path = path / "annotations.json"
-    elif fmt == "coco":
-        json_path = path if path.is_file() else find_coco_json(path)
-    else:
-        return None
-    if json_path is None or not json_path.is_file():
-        return None
-    coco = json.loads(json_path.read_text())
-    by_image: dict[int, list[dict]] = {}
-    for ann in coco.get("annotations", []):
-        if fmt == "coco" and ann.get("iscrowd", 0):
-            continue
-        by_image.setdefault(int(ann["image_id"]), []).append(
-            {k: v for k, v in ann.items() if k not in _NOT_ATTRIBUTES})
-    return by_image
-
-
 def read_classes(path: str | Path) -> list[str]:
     """The class names a labelled source declares."""
     return list(load_labelled(Path(path)).classes)
 
 
 def load_source(path: str | Path, classes: Sequence[str], class_map: Mapping[str, str] | None,
-                *, key: str) -> Source:
+                *, key: str, ignore_labels: Sequence[str] = ()) -> Source:
     """Read ``path`` (any labelled format) and map its labels onto ``classes``."""
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{key}: {path} does not exist")
-    fmt = detect_format(path)
-    if fmt == "folder":
-        raise DatasetError(f"{key}: {path} holds images but no labels (COCO, VOC, YOLO or a sim2real dataset needed)")
-    raw: LabelledSet = load_labelled(path, fmt=fmt)
-    attrs = _coco_attributes(path, fmt)
-    targets = set(classes)
-    cmap = dict(class_map or {})
-    mapped = load_labelled(path, fmt=fmt, classes=list(classes), class_map=cmap)
-    samples = []
-    for rec_raw, rec in zip(raw.records, mapped.records):
-        box_attrs = (attrs or {}).get(rec_raw.image_id) or [{} for _ in rec_raw.labels]
-        if len(box_attrs) != len(rec_raw.labels):
-            box_attrs = [{} for _ in rec_raw.labels]
-        keep = [i for i, name in enumerate(rec_raw.labels) if cmap.get(name, name if name in targets else None)]
-        samples.append(Sample(record=rec, box_attrs=[box_attrs[i] for i in keep], source=path.name))
-    unmapped = dict(mapped.unmapped)
-    if unmapped:
-        log.warning("%s (%s): labels not in the scene classes %s were dropped: %s; map them with data.class_map",
-                    key, path, list(classes), unmapped)
-    return Source(name=path.name, path=path, fmt=fmt, samples=samples, unmapped=unmapped)
+    data = load_labelled(path, classes=list(classes), class_map=dict(class_map or {}), ignore_labels=ignore_labels,
+                         labelled=True, key=key)
+    data.issues.report(f"{key} ({path})")
+    samples = [Sample(record=rec, box_attrs=rec.box_attrs if rec.box_attrs is not None else [{} for _ in rec.labels],
+                      source=path.name) for rec in data.records]
+    return Source(name=path.name, path=path, fmt=data.fmt, samples=samples, unmapped=dict(data.unmapped))
 
 
 def as_list(value: object, key: str) -> list[str]:

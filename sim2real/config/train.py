@@ -64,6 +64,8 @@ class TrainDataConfig:
     extra_test: Any = None  # {prefix: path}: more labelled sets scored as <prefix>/map50 (no slices/plots)
     # null (not {}) so that a plain ``data.class_map={a: b}`` override replaces it in struct mode
     class_map: Any = None  # {label in the data: scene class}
+    # labels that map onto no class and are dropped (counted); any other such label is an error
+    ignore_labels: list[str] = field(default_factory=list)
     classes: Optional[list[str]] = None  # null: the first training source's classes
     val_fraction: float = 0.1
     batch_size: int = 8
