@@ -7,6 +7,7 @@ and a labelled test part (evaluation only), all with disjoint seeds. ``data.real
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from sim2real.config import register_configs
 from sim2real.dataset import SimDataset, fingerprint
 from sim2real.errors import ConfigError, DatasetError
 from sim2real.mixes import parse_mix
+from sim2real.records import parse_class_map
 from sim2real.stages import run_parallel, run_stage
 
 log = logging.getLogger("sim2real.pipeline")
@@ -67,24 +69,22 @@ class Pipeline:
         from sim2real.importing import import_labelled, import_unlabelled
 
         d, res = self.cfg.data, self.cfg.render.resolution
+        options = reader_options(d)
         paths: dict[str, Path | None] = {"sim": self.render("sim")}
-        classes = SimDataset(paths["sim"]).classes
         if d.real:
-            paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res)
+            paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res, fit=d.fit,
+                                              split=split_of(d, "real"), **options)
         else:
             paths["real"] = self.render("real")
-        if d.real_test:
-            paths["real_test"] = import_labelled(d.real_test, self.data / "real_test_imported",
-                                                 resolution=res, classes=classes, class_map=d.class_map).root
-        elif d.real:
-            paths["real_test"] = None
-            self.notes.append("no data.real_test given: detectors are not scored")
-        else:
-            paths["real_test"] = self.render("real_test")
-        if d.real_train:
-            paths["real_train"] = import_labelled(d.real_train, self.data / "real_train_imported",
-                                                  resolution=res, classes=classes, class_map=d.class_map).root
-        else:
+        for key in ("real_test", "real_train"):
+            if d.get(key):
+                paths[key] = import_labelled(d[key], self.data / f"{key}_imported", resolution=res, fit=d.fit,
+                                             split=split_of(d, key), key=f"data.{key}", **options).root
+        if not d.real_test:
+            paths["real_test"] = None if d.real else self.render("real_test")
+            if d.real:
+                self.notes.append("no data.real_test given: detectors are not scored")
+        if not d.real_train:
             paths["real_train"] = None if d.real else paths["real"]
             if d.real:
                 self.notes.append("no data.real_train given: mixes with real data are left out")
@@ -115,7 +115,7 @@ class Pipeline:
             overrides = [
                 f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
                 f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
-                f"data.epoch_size={epoch_size}",
+                f"data.epoch_size={epoch_size}", *self.class_overrides(),
             ]
             if mix.needs_real:
                 overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
@@ -125,6 +125,17 @@ class Pipeline:
         results = run_parallel("train", {f"train_{name}": [*o, *quiet] for name, o in jobs.items()},
                                state_dir=self.state, jobs=parallel)
         return {name: results[f"train_{name}"] for name in jobs}
+
+    def class_overrides(self) -> list[str]:
+        """The classes, class map and ignored labels every detector run gets (``data.*``)."""
+        d = self.cfg.data
+        out = [f"data.ignore_labels=[{','.join(q(x) for x in d.ignore_labels)}]"]
+        if d.classes:
+            out.append(f"data.classes=[{','.join(q(c) for c in d.classes)}]")
+        cmap = parse_class_map(d.class_map)
+        if cmap:
+            out.append(f"data.class_map={q(json.dumps(cmap))}")
+        return out
 
     def lineage(self, stage: str, inputs: dict, outputs: dict) -> None:
         from sim2real.tracking import log_lineage
@@ -165,24 +176,68 @@ class Pipeline:
         return {"out_dir": str(self.out), "metrics": metrics, "notes": self.notes}
 
 
+def reader_options(d) -> dict:
+    """Options the readers take from ``data.*`` (BOP names and visibility threshold)."""
+    return {"names": dict(d.names) if d.names else None, "min_visib_fract": float(d.min_visib_fract)}
+
+
+def split_of(d, key: str) -> str | None:
+    splits = dict(d.splits or {})
+    unknown = sorted(set(splits) - {"real", "real_test", "real_train"})
+    if unknown:
+        raise ConfigError(f"data.splits: unknown sources {unknown}; use real, real_test or real_train")
+    return None if splits.get(key) is None else str(splits[key])
+
+
 def check_user_data(d) -> None:
-    """Fail before any rendering when a ``data.*`` source is missing, or is a plain image folder
+    """Fail before any rendering when a ``data.*`` source is missing, or yields no labels
     where labels are needed (``real_test``, ``real_train``)."""
-    from sim2real.readers import detect_format
+    from sim2real.importing import fitted_size
+    from sim2real.readers import detect_format, load_labelled
 
     if d.real_train and not d.real and not d.real_test:
         raise ConfigError("data.real_train without data.real or data.real_test: give the real photos too")
+    fitted_size(1, 1, 8, d.fit)
     for key in ("real", "real_test", "real_train"):
         source = d.get(key)
         if not source:
             continue
         try:
-            fmt = detect_format(Path(source))
+            detect_format(Path(source))
         except DatasetError as exc:
             raise DatasetError(f"data.{key}: {exc}") from None
-        if fmt == "folder" and key != "real":
-            raise DatasetError(f"data.{key}={source}: a folder of images without labels; data.{key} needs a "
-                               "labelled set (sim2real, COCO, VOC or YOLO)")
+        if key != "real":
+            load_labelled(source, split=split_of(d, key), labelled=True, key=f"data.{key}", **reader_options(d))
+
+
+def scene_classes(cfg: DictConfig) -> list[str]:
+    """The classes the render stage will draw, from its composed config (no Blender)."""
+    from render.sampling import target_classes
+    from sim2real.stages import compose_stage
+
+    render = compose_stage("render", [f"scene={cfg.render.scene}", *cfg.render.overrides])
+    return target_classes(render.scene)
+
+
+def check_classes(cfg: DictConfig) -> None:
+    """Every scene class and every label of the real sets maps onto a class (or is ignored),
+    before any work: the error lists both sides."""
+    from sim2real.readers import load_labelled
+    from sim2real.records import LabelledSet, Record, map_classes
+
+    d = cfg.data
+    scene = scene_classes(cfg)
+    classes = list(d.classes) if d.classes else scene
+    cmap = parse_class_map(d.class_map)
+    sources = {"render.scene": (f"scene {cfg.render.scene}", scene)}
+    for key in ("real_test", "real_train"):
+        if d.get(key):
+            data = load_labelled(d[key], split=split_of(d, key), key=f"data.{key}", **reader_options(d))
+            sources[f"data.{key}"] = (d[key], sorted({name for rec in data.records for name in rec.labels}))
+    for key, (where, labels) in sources.items():
+        probe = LabelledSet(records=[Record(image_path=Path(where), image_id=0, boxes=[[0, 0, 1, 1]] * len(labels),
+                                            labels=list(labels))], classes=list(labels), fmt="probe", root=Path(where))
+        map_classes(probe, classes, cmap, ignore_labels=list(d.ignore_labels), key=key)
 
 
 def check_stage_overrides(cfg: DictConfig) -> None:
@@ -204,6 +259,7 @@ def check_stage_overrides(cfg: DictConfig) -> None:
 def run(cfg: DictConfig) -> dict:
     check_user_data(cfg.data)
     check_stage_overrides(cfg)
+    check_classes(cfg)
     return Pipeline(cfg).run()
 
 

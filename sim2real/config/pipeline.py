@@ -2,19 +2,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from sim2real.config.common import LoggerConfig
 
 
 @dataclass
 class PipelineDataConfig:
-    """User data replacing the proxy-real domain (any supported format, see README)."""
+    """User data replacing the proxy-real domain (any supported layout, see README)."""
 
-    real: Optional[str] = None  # unlabelled photos for the refiner
+    real: Optional[str] = None  # unlabelled photos for the refiner (a labelled set's labels are ignored)
     real_test: Optional[str] = None  # labelled test set: evaluation only
     real_train: Optional[str] = None  # labelled real training pool for the real mixes
-    class_map: dict[str, str] = field(default_factory=dict)
+    # {source: split} for sources holding several splits (YOLO train/val, VOC ImageSets,
+    # labelImg subfolders, BOP split folders), e.g. {real_test: val, real_train: train}
+    splits: Any = None
+    # The classes detectors learn and are scored on (null: the scene's classes).
+    classes: Optional[list[str]] = None
+    # {label: class}, applied to every source, renders included: renames real labels
+    # ({tin: can}) and merges scene classes ({48X: cylinder, 48Y: cylinder}). null (not {})
+    # so that ``data.class_map={a: b}`` works on the command line.
+    class_map: Any = None
+    ignore_labels: list[str] = field(default_factory=list)  # labels dropped (counted); other unmapped ones are errors
+    fit: str = "keep"  # how photos reach the render resolution: keep | letterbox | crop (README)
+    names: Any = None  # {numeric object id: name} for BOP sets (default obj_000001, ...)
+    min_visib_fract: float = 0.1  # BOP: less visible instances are ignore regions
 
 
 @dataclass
