@@ -63,14 +63,19 @@ class Renderer:
         reset_blender()
         builtin = kind.target_meshes()
         targets = {c: builtin[c] for c in cfg.scene.classes if cfg.scene.include_builtin and c in builtin}
+        own = {}  # class -> datablock of an asset that keeps its own look
         for a in cfg.scene.assets:
-            targets[a.class_name] = load_asset(a)
+            loaded = load_asset(a)
+            targets[a.class_name] = loaded.mesh
+            own.pop(a.class_name, None)
+            if loaded.data is not None:
+                own[a.class_name] = loaded.data
         missing = [c for c in target_classes(cfg.scene) if c not in targets]
         if missing:
             from sim2real.errors import ConfigError
             raise ConfigError(f"scene.classes: {missing} not known to scene {kind.name!r} (has {sorted(builtin)})")
         self.kind = kind
-        self.stage = Stage(cfg, targets, kind.distractor_meshes())
+        self.stage = Stage(cfg, targets, kind.distractor_meshes(), own)
         self.writer = DatasetWriter(Path(cfg.out_dir), **writer_args)
         self.category_of = self.writer.category_ids
         self.count = 0

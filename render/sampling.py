@@ -24,13 +24,18 @@ PROCEDURAL_PATTERNS = ("noise", "gradient", "voronoi", "waves")
 
 @dataclass
 class Catalog:
-    """What sampling needs from the built scene: meshes per class/distractor, HDRIs, photos."""
+    """What sampling needs from the built scene: meshes per class/distractor, HDRIs, photos.
+
+    ``own_look``: asset classes that keep their own look -> their jitter ranges
+    (``hue``, ``saturation``, ``value``, ``roughness``; scene.assets[i].jitter).
+    """
 
     targets: dict[str, Mesh]
     distractors: dict[str, Mesh]
     hdris: list[str]
     photos: list[str]
     textures: list[str] = field(default_factory=list)
+    own_look: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -177,11 +182,12 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
         objects.append({
             "instance_id": len(objects) + 1, "class": cls, "role": "target", "scale": round(scale, 5),
             "location": _r(loc), "rotation_euler": _r(rot),
-            "material": kind.target_material(rng, cls, re.materials), "deform": deform,
+            "material": _target_material(rng, cls, kind, re.materials, cat), "deform": deform,
         })
 
     for o in objects:
-        _maybe_image_texture(rng, o["material"], re.materials, cat)
+        if not o["material"].get("own"):
+            _maybe_image_texture(rng, o["material"], re.materials, cat)
     distractors = _distractors(rng, sc, re, cat, placer)
     camera = _camera(rng, sc, objects)
     occluders = _occluders(rng, sc, re, cat, camera) if rng.uniform() < sc.occluders.prob else []
@@ -215,6 +221,20 @@ def grid_layout(rng, classes: list[str], radius: float, gap: float) -> list | No
         x, y = (k % cols - (cols - 1) / 2) * pitch, (k // cols - (math.ceil(n / cols) - 1) / 2) * pitch
         out.append((cls, [c * x - s * y, s * x + c * y], yaw + float(rng.uniform(-0.2, 0.2))))
     return out
+
+
+def _target_material(rng, cls: str, kind: SceneKind, m, cat: Catalog) -> dict:
+    if cls in cat.own_look:
+        return own_material(rng, cat.own_look[cls])
+    return kind.target_material(rng, cls, m)
+
+
+def own_material(rng, jitter: dict[str, float]) -> dict:
+    """An asset's own look, perturbed within its jitter ranges (no draw for a zero range)."""
+    h, s, v, r = (float(jitter[k]) for k in ("hue", "saturation", "value", "roughness"))
+    drawn = {"hue": U(rng, (-h, h)), "saturation": U(rng, (1 - s, 1 + s)), "value": U(rng, (1 - v, 1 + v)),
+             "roughness": U(rng, (-r, r))}
+    return {"name": "own", "own": True, "jitter": {k: round(x, 4) + 0.0 for k, x in drawn.items()}}
 
 
 def _maybe_image_texture(rng, mat: dict, m, cat: Catalog) -> None:

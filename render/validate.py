@@ -1,4 +1,4 @@
-"""Checks that run before Blender starts: shard ranges, asset files, placement feasibility."""
+"""Checks that run before Blender starts: shard ranges, asset files and looks, placement feasibility."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +11,12 @@ from sim2real.errors import ConfigError
 
 log = logging.getLogger(__name__)
 ASSET_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".fbx", ".blend")
+ASSET_MATERIALS = ("own", "random")
+JITTER_LIMITS = {"hue": 0.5, "saturation": 1.0, "value": 1.0, "roughness": 1.0}
 
 
 def check_asset_paths(assets) -> None:
-    """Fail before any rendering when an asset file is missing or of an unknown type."""
+    """Fail before any rendering when an asset file is missing, of an unknown type, or badly set."""
     for i, a in enumerate(assets):
         path = Path(a.path)
         if not a.class_name:
@@ -23,6 +25,19 @@ def check_asset_paths(assets) -> None:
             raise ConfigError(f"{path}: unsupported asset type {path.suffix!r} (use one of {list(ASSET_SUFFIXES)})")
         if not path.is_file():
             raise ConfigError(f"{path}: asset file not found (scene.assets[{i}])")
+        check_asset_look(i, a)
+
+
+def check_asset_look(i: int, a) -> None:
+    """``material``, ``unit_scale`` and ``jitter`` of ``scene.assets[i]``, one line per problem."""
+    if a.material not in ASSET_MATERIALS:
+        raise ConfigError(f"scene.assets[{i}].material: unknown {a.material!r} (use one of {list(ASSET_MATERIALS)})")
+    if not a.unit_scale > 0:
+        raise ConfigError(f"scene.assets[{i}].unit_scale: must be > 0, got {a.unit_scale}")
+    for key, top in JITTER_LIMITS.items():
+        value = getattr(a.jitter, key)
+        if not 0 <= value <= top:
+            raise ConfigError(f"scene.assets[{i}].jitter.{key}: must lie in [0, {top}], got {value}")
 
 
 def warn_unusable_backgrounds(bg) -> None:

@@ -3,7 +3,8 @@
 Objects, lamps and materials live in slots that are reused from image to image; each image
 sets every property of every slot it uses and hides the rest, so what an image shows is a
 function of its meta alone (determinism across workers, shards and resumes) while nothing
-is rebuilt from scratch (speed) and no data blocks pile up (memory).
+is rebuilt from scratch (speed) and no data blocks pile up (memory). A user asset that
+keeps its own look occupies a slot as a copy of its datablock (render/blender/look.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import bpy
 import numpy as np
 from mathutils import Quaternion, Vector
 
+from render.blender.look import set_jitter, slot_copy
 from render.blender.materials import build_ground_material, build_object_material
 from render.blender.world import World
 from render.exr import read_exr, scratch_exr
@@ -24,6 +26,7 @@ from render.sampling import Catalog
 PASS_RGB = ("ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B")
 PASS_IDS = "ViewLayer.Object Index.X"
 PASS_DEPTH = "ViewLayer.Depth.Z"
+JITTER_KEYS = ("hue", "saturation", "value", "roughness")
 
 
 def new_mesh(name: str, m: Mesh) -> bpy.types.Mesh:
@@ -40,9 +43,18 @@ def reset_blender() -> None:
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
 
 
+def own_look_ranges(assets, own: dict) -> dict[str, dict]:
+    """Jitter ranges of the asset classes that keep their own look (the last asset of a class wins)."""
+    ranges = {a.class_name: {k: float(getattr(a.jitter, k)) for k in JITTER_KEYS} for a in assets}
+    return {c: ranges[c] for c in own}
+
+
 class Stage:
-    def __init__(self, cfg, targets: dict[str, Mesh], distractors: dict[str, Mesh]) -> None:
+    def __init__(self, cfg, targets: dict[str, Mesh], distractors: dict[str, Mesh],
+                 own: dict[str, bpy.types.Mesh] | None = None) -> None:
+        """``own``: class -> the merged datablock of an asset that keeps its own look."""
         self.cfg = cfg
+        self.own = own or {}
         self.scene = bpy.context.scene
         self._engine(cfg)
         self.world = World(self.scene, cfg.reality.background.hdri_dir, cfg.reality.background.photo_dir,
@@ -54,7 +66,8 @@ class Stage:
             wc.sampling_method = "NONE"
         self.catalog = Catalog(targets=targets, distractors=distractors,
                                hdris=sorted(self.world.hdri_paths), photos=sorted(self.world.photo_paths),
-                               textures=sorted(self.world.texture_paths))
+                               textures=sorted(self.world.texture_paths),
+                               own_look=own_look_ranges(cfg.scene.assets, self.own))
         self.camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
         self.scene.collection.objects.link(self.camera)
         self.scene.camera = self.camera
@@ -107,14 +120,22 @@ class Stage:
     def _mesh_for(self, k: int, key: str, base: Mesh, verts: np.ndarray | None) -> bpy.types.Mesh:
         mesh = self.slot_meshes.get((k, key))
         if mesh is None:
-            mesh = new_mesh(f"slot_{k:03d}:{key}", base)
-            mesh.materials.append(bpy.data.materials.new(f"slot_{k:03d}:{key}"))
-            mesh.use_fake_user = True  # kept while another class occupies the slot
+            mesh = self._new_slot_mesh(f"slot_{k:03d}:{key}", key, base)
             self.slot_meshes[(k, key)] = mesh
         # Always write the coordinates: a previous image may have dented this mesh.
         mesh.vertices.foreach_set("co", np.ascontiguousarray(verts if verts is not None else base.verts,
                                                             np.float32).ravel())
         mesh.update()
+        return mesh
+
+    def _new_slot_mesh(self, name: str, key: str, base: Mesh) -> bpy.types.Mesh:
+        """An own-look asset: a copy of its datablock; anything else: built from numpy, one material."""
+        own = self.own.get(key[2:]) if key.startswith("t:") else None
+        if own is not None:
+            return slot_copy(own, name)
+        mesh = new_mesh(name, base)
+        mesh.materials.append(bpy.data.materials.new(name))
+        mesh.use_fake_user = True  # kept while another class occupies the slot
         return mesh
 
     def _place(self, k: int, item: dict, key: str, base: Mesh, verts, pass_index: int) -> None:
@@ -131,7 +152,11 @@ class Stage:
         obj.rotation_euler = item["rotation_euler"]
         obj.scale = (item["scale"],) * 3
         obj.pass_index = pass_index
-        build_object_material(mesh.materials[0], item["material_params"], self.world.texture)
+        params = item["material_params"]
+        if params.get("own"):
+            set_jitter(mesh, params["jitter"])
+        else:
+            build_object_material(mesh.materials[0], params, self.world.texture)
 
     def _lamp(self, k: int) -> bpy.types.Object:
         while len(self.lamps) <= k:

@@ -16,6 +16,16 @@ from sim2real.config.common import LoggerConfig
 
 # ----------------------------------------------------------------------------- scene
 @dataclass
+class JitterConfig:
+    """Per-image perturbation of an asset's own look; 0 everywhere keeps it exactly."""
+
+    hue: float = 0.0  # hue shift in [-hue, hue] on Blender's 0..1 hue circle (at most 0.5)
+    saturation: float = 0.0  # saturation multiplier in [1 - x, 1 + x] (x at most 1)
+    value: float = 0.0  # brightness multiplier in [1 - x, 1 + x] (x at most 1)
+    roughness: float = 0.0  # roughness offset in [-x, x], clamped to [0, 1]
+
+
+@dataclass
 class AssetConfig:
     """A user mesh as a target class: .obj .ply .stl .glb .gltf .fbx or .blend."""
 
@@ -23,6 +33,13 @@ class AssetConfig:
     class_name: str = ""
     scale: list[float] = field(default_factory=lambda: [1.0, 1.0])
     normalize: bool = True  # rescale so the largest dimension is 1 before ``scale``
+    # Multiplies the file's coordinates first (0.001: millimetres to metres); no effect
+    # with normalize=true, which rescales to a largest dimension of 1 anyway.
+    unit_scale: float = 1.0
+    # own: keep the asset's materials, image textures, vertex colours (an asset with none
+    # gets random materials); random: a random generic material per image, as built-ins.
+    material: str = "own"
+    jitter: JitterConfig = field(default_factory=JitterConfig)  # only with material=own
 
 
 @dataclass
