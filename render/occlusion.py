@@ -15,33 +15,39 @@ from PIL import Image, ImageDraw
 SUPERSAMPLE = 4  # PIL fills every pixel the outline touches: draw finer, count coverage
 
 
-def project(points: np.ndarray, cam_world: np.ndarray, focal_mm: float, sensor_mm: float, res: int) -> np.ndarray:
-    """World points (N,3) -> pixel coords (N,2) and camera depth (N,) of a square Blender camera."""
+def project(points: np.ndarray, cam_world: np.ndarray, focal_mm: float, sensor_mm: float,
+            frame: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """World points (N,3) -> pixel coords (N,2) and camera depth (N,) of a Blender camera whose
+    sensor width spans the frame's longer side (sensor fit AUTO), with lens ``shift``."""
+    w, h = frame
+    side = max(w, h)
     inv = np.linalg.inv(cam_world)
     p = points @ inv[:3, :3].T + inv[:3, 3]
     z = -p[:, 2]
-    scale = focal_mm / sensor_mm * res
+    scale = focal_mm / sensor_mm * side
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = res / 2 + scale * p[:, 0] / z
-        v = res / 2 - scale * p[:, 1] / z
+        u = w / 2 - shift[0] * side + scale * p[:, 0] / z
+        v = h / 2 + shift[1] * side - scale * p[:, 1] / z
     return np.stack([u, v, z], 1)
 
 
 def silhouette_areas(verts: np.ndarray, faces: list[tuple[int, ...]], obj_world: np.ndarray,
-                     cam_world: np.ndarray, focal_mm: float, sensor_mm: float, res: int) -> tuple[int, int]:
+                     cam_world: np.ndarray, focal_mm: float, sensor_mm: float, frame: tuple[int, int],
+                     shift: tuple[float, float] = (0.0, 0.0)) -> tuple[int, int]:
     """(pixels inside the frame, pixels in total) of the object's unoccluded silhouette."""
+    w, h = frame
     world = verts @ obj_world[:3, :3].T + obj_world[:3, 3]
-    uvz = project(world, cam_world, focal_mm, sensor_mm, res)
+    uvz = project(world, cam_world, focal_mm, sensor_mm, frame, shift)
     ss = SUPERSAMPLE
-    canvas = Image.new("1", (3 * res * ss, 3 * res * ss), 0)
+    canvas = Image.new("1", (3 * w * ss, 3 * h * ss), 0)
     draw = ImageDraw.Draw(canvas)
     front = uvz[:, 2] > 1e-6
-    uv = (uvz[:, :2] + res) * ss - 0.5  # the frame sits in the middle third; sub-pixel centres
+    uv = (uvz[:, :2] + np.array([w, h])) * ss - 0.5  # the frame sits in the middle third; sub-pixel centres
     for f in faces:
         if all(front[i] for i in f):
             draw.polygon([(uv[i, 0], uv[i, 1]) for i in f], fill=1)
     mask = np.asarray(canvas, dtype=bool)
-    inner = mask[res * ss:2 * res * ss, res * ss:2 * res * ss]
+    inner = mask[h * ss:2 * h * ss, w * ss:2 * w * ss]
     return int(round(inner.sum() / ss**2)), int(round(mask.sum() / ss**2))
 
 

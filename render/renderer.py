@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 
 from render import camera_model
 from render.colour import to_display
+from render.frame import apply_intrinsics, frame_size
 from render.occlusion import fractions, silhouette_areas
 from render.sampling import image_rng, sample_image, target_classes
 from render.scenes import get_scene
@@ -36,14 +37,14 @@ def to_config(cfg) -> RenderConfig:
     missing keys take their defaults and unknown keys still fail, naming the key.
     """
     if isinstance(cfg, RenderConfig):
-        return cfg
-    if OmegaConf.is_config(cfg):
-        obj = OmegaConf.to_object(cfg)
-        if isinstance(obj, RenderConfig):
-            return obj
-        cfg = obj
-    merged = OmegaConf.merge(OmegaConf.structured(RenderConfig), cfg)
-    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+        typed = cfg
+    elif OmegaConf.is_config(cfg) and isinstance(obj := OmegaConf.to_object(cfg), RenderConfig):
+        typed = obj
+    else:
+        plain = OmegaConf.to_object(cfg) if OmegaConf.is_config(cfg) else cfg
+        typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RenderConfig), plain))  # type: ignore[assignment]
+    apply_intrinsics(typed)
+    return typed
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Renderer:
             from sim2real.errors import ConfigError
             raise ConfigError(f"scene.classes: {missing} not known to scene {kind.name!r} (has {sorted(builtin)})")
         self.kind = kind
+        self.frame = frame_size(cfg.resolution, cfg.aspect)
         self.stage = Stage(cfg, targets, kind.distractor_meshes(), own)
         self.writer = DatasetWriter(Path(cfg.out_dir), **writer_args)
         self.category_of = self.writer.category_ids
@@ -118,7 +120,8 @@ class Renderer:
             base = self.stage.catalog.targets[o["class"]]
             obj_world = np.asarray(self.stage.slots[k].matrix_world)
             in_frame, total = silhouette_areas(geometry.get(k, base.verts), base.faces, obj_world, cam_world,
-                                               cam["focal_mm"], cam["sensor_mm"], self.cfg.resolution)
+                                               cam["focal_mm"], cam["sensor_mm"], self.frame,
+                                               tuple(cam.get("shift", (0.0, 0.0))))
             visible = int((ids == o["instance_id"]).sum())
             o["occlusion"], o["truncation"] = fractions(visible, in_frame, total)
             if o["instance_id"] in by_id:

@@ -289,9 +289,12 @@ def _camera(rng, sc, objects: list[dict]) -> dict:
     dist, elev, azim = U(rng, c.distance), U(rng, c.elevation_deg), U(rng, c.azimuth_deg)
     e, a = math.radians(elev), math.radians(azim)
     pos = look + dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
-    return {"distance": round(dist, 4), "elevation_deg": round(elev, 3), "azimuth_deg": round(azim, 3),
-            "focal_mm": round(U(rng, c.focal_mm), 3), "roll_deg": round(U(rng, c.roll_deg), 3),
-            "look_at": _r(look), "location": _r(pos), "sensor_mm": c.sensor_mm}
+    camera = {"distance": round(dist, 4), "elevation_deg": round(elev, 3), "azimuth_deg": round(azim, 3),
+              "focal_mm": round(U(rng, c.focal_mm), 3), "roll_deg": round(U(rng, c.roll_deg), 3),
+              "look_at": _r(look), "location": _r(pos), "sensor_mm": c.sensor_mm}
+    if any(c.shift):
+        camera["shift"] = [float(x) for x in c.shift]
+    return camera
 
 
 def _occluders(rng, sc, re, cat: Catalog, camera: dict) -> list[dict]:

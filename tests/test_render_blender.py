@@ -193,3 +193,24 @@ def test_api_accepts_a_plain_partial_config(tmp_path):
     result = run(cfg)
     assert result["status"] == "complete" and result["num_images"] == 1
     assert SimDataset(tmp_path / "p").classes == ["cube", "sphere", "cylinder", "cone", "torus"]
+
+
+def test_intrinsics_fix_the_frame_and_the_projection_matches_blender(tmp_path):
+    """A 4:3 camera with an off-centre principal point: the frame has its size, and the occlusion
+    raster (our own projection) agrees with what Cycles drew for a lone, unoccluded object."""
+    intrinsics = tmp_path / "camera.json"
+    intrinsics.write_text(json.dumps({"fx": 70.0, "fy": 70.0, "cx": 40.0, "cy": 20.0, "width": 64, "height": 48}))
+    _, ds = render(tmp_path, "num_images=3", "workers=0", "scene.objects.count=[1,1]",
+                   "scene.distractors.count=[0,0]", "scene.occluders.prob=0", "scene.camera.look_at_jitter=0",
+                   "scene.camera.distance=[6,6]", "scene.objects.negative_fraction=0",
+                   f"scene.camera.intrinsics={intrinsics}")
+    for i, rec in enumerate(ds.records):
+        assert ds.image(i).shape == (48, 64, 3) and ds.mask(i).shape == (48, 64)
+        cam = rec.meta["camera"]
+        assert cam["focal_mm"] == pytest.approx(70.0 * 36 / 64) and cam["shift"] == [-0.125, -0.0625]
+    ann = json.loads((ds.root / "annotations.json").read_text())["annotations"]
+    assert len(ann) == 3 and all(a["occlusion"] < 0.1 for a in ann)
+    # the look-at point (the object) sits at the principal point, not at the frame centre
+    for rec in ds.records:
+        x0, y0, x1, y1 = rec.boxes[0]
+        assert abs((x0 + x1) / 2 - 40.0) < 4 and abs((y0 + y1) / 2 - 20.0) < 4

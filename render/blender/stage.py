@@ -20,6 +20,7 @@ from render.blender.look import set_jitter, slot_copy
 from render.blender.materials import build_ground_material, build_object_material
 from render.blender.world import World
 from render.exr import read_exr, scratch_exr
+from render.frame import frame_size
 from render.geometry import Mesh
 from render.sampling import Catalog
 
@@ -101,7 +102,7 @@ class Stage:
         cy.transparent_max_bounces = max(re.max_bounces, 4)
         cy.caustics_reflective = cy.caustics_refractive = False
         r = sc.render
-        r.resolution_x = r.resolution_y = cfg.resolution
+        r.resolution_x, r.resolution_y = frame_size(cfg.resolution, cfg.aspect if cfg.aspect is not None else 1.0)
         r.resolution_percentage = 100
         r.use_persistent_data = False  # measured: re-syncing a changed world costs ~1 s with it on
         threads = cfg.threads or max(1, (os.cpu_count() or 1) // max(1, cfg.workers))
@@ -206,6 +207,7 @@ class Stage:
         cam.rotation_euler = (quat @ Quaternion((0.0, 0.0, 1.0), math.radians(c["roll_deg"]))).to_euler()
         cam.data.lens = c["focal_mm"]
         cam.data.sensor_width = c["sensor_mm"]
+        cam.data.shift_x, cam.data.shift_y = c.get("shift", (0.0, 0.0))
         cam.data.clip_end = self.cfg.scene.camera.clip_end
         self.scene.cycles.seed = meta["seed"] % (2**31 - 1)
 

@@ -115,6 +115,10 @@ class CameraConfig:
     look_at_jitter: float = 0.5
     sensor_mm: float = 36.0
     clip_end: float = 200.0
+    # A JSON file with fx, cx, cy, width, height in pixels (BOP's camera.json): fixes
+    # focal_mm, shift and (unless ``aspect`` is set) the frame's aspect ratio (render/frame.py).
+    intrinsics: Optional[str] = None
+    shift: list[float] = field(default_factory=lambda: [0.0, 0.0])  # Blender lens shift (x, y)
 
 
 @dataclass
@@ -235,7 +239,8 @@ class RenderConfig:
     scene: SceneConfig = field(default_factory=SceneConfig)
     reality: RealityConfig = field(default_factory=RealityConfig)
     num_images: int = 16
-    resolution: int = 128
+    resolution: int = 128  # the frame's longer side in pixels
+    aspect: Optional[float] = None  # width / height (null: from scene.camera.intrinsics, else 1)
     seed: int = 0
     out_dir: str = "data/render"
     name: Optional[str] = None
