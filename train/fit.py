@@ -43,7 +43,7 @@ def clear_checkpoints(out_dir: Path) -> None:
 
 
 def load_weights(module: DetectorModule, ckpt: Path) -> None:
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
 
 

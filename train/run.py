@@ -47,6 +47,10 @@ def _check(cfg: Any) -> None:
         raise ConfigError(f"detector.lr_schedule must be one of {LR_SCHEDULES}, got {cfg.detector.lr_schedule!r}")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
+    if cfg.init and cfg.schedule != "finetune":
+        raise ConfigError(f"init={cfg.init} needs schedule=finetune (it replaces the synthetic stage)")
+    if cfg.init and not Path(cfg.init).is_file():
+        raise ConfigError(f"init: {cfg.init} does not exist")
     if cfg.slices.enabled and cfg.slices.metric not in ("map50", "map", "map75", "mar_100"):
         raise ConfigError(f"slices.metric must be map50, map, map75 or mar_100, got {cfg.slices.metric!r}")
 
@@ -57,8 +61,8 @@ def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float]
     if cfg.schedule == "merged":
         stages = [("merged", plan.parts("all"), epochs, 1.0)]
     else:
-        stages = [("synthetic", plan.parts("synthetic"), epochs, 1.0),
-                  ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))]
+        finetune = ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))
+        stages = [finetune] if cfg.init else [("synthetic", plan.parts("synthetic"), epochs, 1.0), finetune]
     return [s for s in stages if s[1]]
 
 
@@ -88,9 +92,10 @@ def run(cfg: DictConfig) -> dict:
     if resume is None:
         clear_checkpoints(out_dir)
     masks = needs_masks(cfg.detector.name)
-    sizes = box_sizes([s for p in plan.parts("all") for s in p.train])
+    # with init, the anchors must be those the init detector was trained with (its synthetic data)
+    sizes = box_sizes([s for p in plan.parts("synthetic" if cfg.init else "all") for s in p.train])
     model = create_detector(cfg.detector.name, len(plan.classes), plan.image_size,
-                            weights=cfg.detector.weights, weights_backbone=cfg.detector.weights_backbone,
+                            weights=cfg.init or cfg.detector.weights, weights_backbone=cfg.detector.weights_backbone,
                             anchor_sizes=cfg.detector.anchor_sizes, box_sizes=sizes if len(sizes) else None,
                             **dict(cfg.detector.kwargs))
     rank = global_rank()
@@ -119,6 +124,7 @@ def run(cfg: DictConfig) -> dict:
     result = evaluate_and_report(cfg, plan, model, out_dir, info={
         "data": plan.summary(), "detector": cfg.detector.name, "schedule": cfg.schedule,
         "real_fraction": float(cfg.data.real_fraction), "train_sources": [p.name for p in plan.synthetic],
+        "init": cfg.init,
         "checkpoints": trained_epochs, "train_seconds": round(train_seconds, 1)})
     if owns_run:  # a caller's (the pipeline's) W&B run is left open
         finish()

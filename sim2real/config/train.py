@@ -152,6 +152,9 @@ class TrainConfig:
     slices: SlicesConfig = field(default_factory=SlicesConfig)
     schedule: str = "merged"  # merged | finetune
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    # schedule=finetune: a checkpoint of a detector already trained on data.train; the synthetic
+    # stage is skipped and the real stage starts from it (the pipeline shares one pretraining)
+    init: Optional[str] = None
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     out_dir: str = "runs/detector"
     ckpt_path: Optional[str] = None  # "last" resumes from out_dir/checkpoints
