@@ -11,6 +11,7 @@ fix the readers made to the labels is counted too, printed, and stored in the ma
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -85,17 +86,21 @@ def _annotations(rec, keep: np.ndarray, boxes: np.ndarray, cat: Mapping[str, int
 def import_labelled(source: Path | str, out: Path | str, *, resolution: int, fit: str = "keep",
                     classes: Sequence[str] | None = None, class_map: Mapping[str, str] | None = None,
                     ignore_labels: Sequence[str] = (), split: str | None = None, min_visible: float = 0.5,
-                    key: str = "data", **options: Any) -> SimDataset:
+                    subset: Sequence[int] | None = None, key: str = "data", **options: Any) -> SimDataset:
     """Write ``source`` (any labelled layout) as a ``real`` dataset at ``resolution`` by rule ``fit``.
 
     Without ``classes`` the set keeps its own label names (the detector stage maps them); with
-    them, labels are mapped here (``sim2real.records.map_classes``). ``options`` go to the reader.
+    them, labels are mapped here (``sim2real.records.map_classes``). ``subset``: the indices of
+    the records to import (a split of one set). ``options`` go to the reader.
     """
     fitted_size(1, 1, resolution, fit)  # a bad rule fails before any reading
     data = load_labelled(source, classes=classes, class_map=class_map, ignore_labels=ignore_labels, split=split,
                          labelled=True, key=key, **options)
+    if subset is not None:
+        data = replace(data, records=[data.records[i] for i in subset])
     out = Path(out)
     config = {"source": str(Path(source).resolve()), "resolution": resolution, "fit": fit, "split": split,
+              "subset": list(map(int, subset)) if subset is not None else None,
               "classes": list(classes) if classes is not None else None, "class_map": dict(class_map or {}),
               "ignore_labels": sorted(ignore_labels), "min_visible": min_visible, "version": IMPORT_VERSION,
               "options": {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in sorted(options.items())}}

@@ -20,8 +20,9 @@ from sim2real import atomic
 from sim2real.app import CONF_DIR, guarded, resolved
 from sim2real.config import register_configs
 from sim2real.dataset import SimDataset, fingerprint
-from sim2real.errors import ConfigError, DatasetError
+from sim2real.errors import ConfigError, DatasetError, Sim2RealError
 from sim2real.mixes import parse_mix
+from sim2real.mixing import check_mixing, content_addressed, mix_overrides, plan_phases, pretrained_mix
 from sim2real.records import parse_class_map
 from sim2real.stages import run_parallel, run_stage
 
@@ -61,6 +62,7 @@ class Pipeline:
         run_stage("render", f"render_{part}", [
             f"scene={r.scene}", f"reality={spec.reality}", f"num_images={spec.num_images}",
             f"resolution={r.resolution}", f"seed={spec.seed}", f"workers={r.workers}",
+            *([f"aspect={r.aspect}"] if r.aspect is not None else []),
             f"out_dir={q(out)}", f"name={part}", *self.logger_overrides, *r.overrides,
         ], state_dir=self.state)
         return out
@@ -71,24 +73,49 @@ class Pipeline:
         d, res = self.cfg.data, self.cfg.render.resolution
         options = reader_options(d)
         paths: dict[str, Path | None] = {"sim": self.render("sim")}
-        if d.real:
-            paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res, fit=d.fit,
-                                              split=split_of(d, "real"), **options)
-        else:
-            paths["real"] = self.render("real")
+        if d.split.source:
+            paths.update(self.split_real())
         for key in ("real_test", "real_train"):
             if d.get(key):
                 paths[key] = import_labelled(d[key], self.data / f"{key}_imported", resolution=res, fit=d.fit,
                                              split=split_of(d, key), key=f"data.{key}", **options).root
-        if not d.real_test:
-            paths["real_test"] = None if d.real else self.render("real_test")
-            if d.real:
+        if d.real:
+            paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res, fit=d.fit,
+                                              split=split_of(d, "real"), **options)
+        elif d.split.source:
+            paths["real"] = paths["real_train"]  # the refiner sees the training side's photos, labels ignored
+        else:
+            paths["real"] = self.render("real")
+        user = bool(d.real or d.split.source)
+        if "real_test" not in paths:
+            paths["real_test"] = None if user else self.render("real_test")
+            if user:
                 self.notes.append("no data.real_test given: detectors are not scored")
-        if not d.real_train:
-            paths["real_train"] = None if d.real else paths["real"]
-            if d.real:
+        if "real_train" not in paths:
+            paths["real_train"] = None if user else paths["real"]
+            if user:
                 self.notes.append("no data.real_train given: mixes with real data are left out")
         return paths
+
+    def split_real(self) -> dict[str, Path]:
+        """``data.split``: one labelled set cut into real_train and real_test by the recorded rule."""
+        from sim2real.importing import import_labelled
+        from sim2real.readers import load_labelled
+        from sim2real.real_split import SplitRule, split_indices, write_record
+
+        d, sp = self.cfg.data, self.cfg.data.split
+        rule = SplitRule(float(sp.test_fraction), int(sp.block), int(sp.seed))
+        data = load_labelled(sp.source, labelled=True, key="data.split.source", **reader_options(d))
+        train, test = split_indices(len(data), rule)
+        self.data.mkdir(parents=True, exist_ok=True)
+        write_record(self.data / "split.json", sp.source, data, rule, train, test)
+        out = {}
+        for key, subset in (("real_train", train), ("real_test", test)):
+            out[key] = import_labelled(sp.source, self.data / f"{key}_imported", resolution=self.cfg.render.resolution,
+                                       fit=d.fit, subset=subset, key="data.split.source", **reader_options(d)).root
+        log.info("data.split: %s -> %d training-pool and %d test images (blocks of %d, seed %d; %s)", sp.source,
+                 len(train), len(test), rule.block, rule.seed, self.data / "split.json")
+        return out
 
     # -- refine -----------------------------------------------------------------------------
     def refine(self, paths: dict) -> dict:
@@ -100,26 +127,49 @@ class Pipeline:
 
     # -- train ------------------------------------------------------------------------------
     def train(self, paths: dict, refined_dir: Path) -> dict[str, dict]:
+        """Every mix's detector (``train.mixing``: sim2real/mixing.py), ``train.jobs`` at a time."""
         if paths["real_test"] is None:
             return {}
+        mode = self.cfg.train.mixing
+        wanted = [m for m in self.cfg.train.mixes if self._trainable(m, paths)]
+        first, second = plan_phases(wanted, mode)
+        results = self._train_runs({m: self._mix_overrides(m, paths, refined_dir, mode) for m in first})
+        inits = {}
+        for name in second:
+            base = results[pretrained_mix(parse_mix(name))]
+            weights = base["info"]["checkpoints"].get("merged")
+            if not weights:
+                raise Sim2RealError(f"train: mix {pretrained_mix(parse_mix(name))!r} left no checkpoint to fine-tune "
+                                    f"{name!r} from ({base['out_dir']})")
+            inits[name] = content_addressed(weights, self.out / ".init")
+        results.update(self._train_runs({m: [*self._mix_overrides(m, paths, refined_dir, mode), "schedule=finetune",
+                                             f"init={q(inits[m])}"] for m in second}))
+        return {name: results[name] for name in wanted + [m for m in first if m not in wanted]}
+
+    def _trainable(self, name: str, paths: dict) -> bool:
+        if parse_mix(name).needs_real and paths["real_train"] is None:
+            self.notes.append(f"mix {name!r} left out: it needs data.real_train")
+            return False
+        return True
+
+    def _mix_overrides(self, name: str, paths: dict, refined_dir: Path, mode: str) -> list[str]:
+        mix = parse_mix(name)
         sources = {"sim": paths["sim"], "refined": refined_dir}
         # every mix gets the sim set's number of samples per epoch: equal step budgets
         epoch_size = len(SimDataset(paths["sim"]))
-        jobs: dict[str, list[str]] = {}
-        for name in self.cfg.train.mixes:
-            mix = parse_mix(name)
-            if mix.needs_real and paths["real_train"] is None:
-                self.notes.append(f"mix {name!r} left out: it needs data.real_train")
-                continue
-            train = ",".join(q(sources[s]) for s in mix.synthetic)
-            overrides = [
-                f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
-                f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
-                f"data.epoch_size={epoch_size}", *self.class_overrides(),
-            ]
-            if mix.needs_real:
-                overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
-            jobs[name] = [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
+        train = ",".join(q(sources[s]) for s in mix.synthetic)
+        overrides = [
+            f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
+            f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
+            f"data.epoch_size={epoch_size}", *self.class_overrides(), *mix_overrides(mix, mode),
+        ]
+        if mix.needs_real:
+            overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
+        return [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
+
+    def _train_runs(self, jobs: dict[str, list[str]]) -> dict[str, dict]:
+        if not jobs:
+            return {}
         parallel = int(self.cfg.train.jobs)
         quiet = ["trainer.enable_progress_bar=false"] if parallel > 1 else []  # no interleaved bars
         results = run_parallel("train", {f"train_{name}": [*o, *quiet] for name, o in jobs.items()},
@@ -154,6 +204,7 @@ class Pipeline:
         self.out.mkdir(parents=True, exist_ok=True)
         for mix in self.cfg.train.mixes:
             parse_mix(mix)  # fail on a bad mix name before any work
+        check_mixing(self.cfg.train.mixing)
         with self.timed("render"):
             paths = self.build_data()
         self.lineage("render", {}, paths)
@@ -197,9 +248,15 @@ def check_user_data(d) -> None:
 
     if d.real_train and not d.real and not d.real_test:
         raise ConfigError("data.real_train without data.real or data.real_test: give the real photos too")
+    if d.split.source and (d.real_test or d.real_train):
+        raise ConfigError("data.split.source replaces data.real_test and data.real_train: give one or the other")
+    if d.split.source:
+        from sim2real.real_split import SplitRule
+
+        SplitRule(float(d.split.test_fraction), int(d.split.block), int(d.split.seed)).check()
     fitted_size(1, 1, 8, d.fit)
-    for key in ("real", "real_test", "real_train"):
-        source = d.get(key)
+    for key, source in (("real", d.real), ("real_test", d.real_test), ("real_train", d.real_train),
+                        ("split.source", d.split.source)):
         if not source:
             continue
         try:
@@ -207,7 +264,8 @@ def check_user_data(d) -> None:
         except DatasetError as exc:
             raise DatasetError(f"data.{key}: {exc}") from None
         if key != "real":
-            load_labelled(source, split=split_of(d, key), labelled=True, key=f"data.{key}", **reader_options(d))
+            load_labelled(source, split=split_of(d, key) if key != "split.source" else None, labelled=True,
+                          key=f"data.{key}", **reader_options(d))
 
 
 def scene_classes(cfg: DictConfig) -> list[str]:
@@ -230,10 +288,11 @@ def check_classes(cfg: DictConfig) -> None:
     classes = list(d.classes) if d.classes else scene
     cmap = parse_class_map(d.class_map)
     sources = {"render.scene": (f"scene {cfg.render.scene}", scene)}
-    for key in ("real_test", "real_train"):
-        if d.get(key):
-            data = load_labelled(d[key], split=split_of(d, key), key=f"data.{key}", **reader_options(d))
-            sources[f"data.{key}"] = (d[key], sorted({name for rec in data.records for name in rec.labels}))
+    for key, source in (("real_test", d.real_test), ("real_train", d.real_train), ("split.source", d.split.source)):
+        if source:
+            data = load_labelled(source, split=split_of(d, key) if key != "split.source" else None, key=f"data.{key}",
+                                 **reader_options(d))
+            sources[f"data.{key}"] = (source, sorted({name for rec in data.records for name in rec.labels}))
     for key, (where, labels) in sources.items():
         probe = LabelledSet(records=[Record(image_path=Path(where), image_id=0, boxes=[[0, 0, 1, 1]] * len(labels),
                                             labels=list(labels))], classes=list(labels), fmt="probe", root=Path(where))

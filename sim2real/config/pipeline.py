@@ -8,9 +8,20 @@ from sim2real.config.common import LoggerConfig
 
 
 @dataclass
+class SplitConfig:
+    """One labelled real set split into the real-train pool and the test split (sim2real/real_split.py)."""
+
+    source: Optional[str] = None  # the labelled set; replaces data.real_test and data.real_train
+    test_fraction: float = 0.5
+    block: int = 1  # consecutive images (reader order) that stay on one side: frames of a video
+    seed: int = 0
+
+
+@dataclass
 class PipelineDataConfig:
     """User data replacing the proxy-real domain (any supported layout, see README)."""
 
+    root: Optional[str] = None  # a real set's folder; experiment configs build the paths below from it
     real: Optional[str] = None  # unlabelled photos for the refiner (a labelled set's labels are ignored)
     real_test: Optional[str] = None  # labelled test set: evaluation only
     real_train: Optional[str] = None  # labelled real training pool for the real mixes
@@ -27,6 +38,7 @@ class PipelineDataConfig:
     fit: str = "keep"  # how photos reach the render resolution: keep | letterbox | crop (README)
     names: Any = None  # {numeric object id: name} for BOP sets (default obj_000001, ...)
     min_visib_fract: float = 0.1  # BOP: less visible instances are ignore regions
+    split: SplitConfig = field(default_factory=SplitConfig)
 
 
 @dataclass
@@ -39,7 +51,8 @@ class RenderPart:
 @dataclass
 class PipelineRenderConfig:
     scene: str = "primitives"
-    resolution: int = 128
+    resolution: int = 128  # the longer side of renders and of imported photos
+    aspect: Optional[float] = None  # render width / height (null: square, or the scene camera's intrinsics)
     workers: int = 2
     sim: RenderPart = field(default_factory=lambda: RenderPart(400, 0, "sim"))
     # Proxy-real part seen (without labels) by the refiner; its labels are the real-train pool.
@@ -58,6 +71,8 @@ class PipelineRefineConfig:
 class PipelineTrainConfig:
     mixes: list[str] = field(default_factory=lambda: [
         "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
+    # how synthetic and real images mix (sim2real/mixing.py): finetune | balanced | merged
+    mixing: str = "finetune"
     jobs: int = 2  # detectors trained side by side (each in its own process, cpu_count // jobs threads)
     overrides: list[str] = field(default_factory=list)
 

@@ -1,0 +1,71 @@
+"""How a mix of synthetic and real images trains a detector (``train.mixing``).
+
+- ``finetune`` (the default): the synthetic-only detector of the mix (``sim`` for
+  ``sim+real10``) is trained once, and each real fraction fine-tunes a copy of it on the real
+  images alone (``schedule=finetune``, ``init=`` its checkpoint). One pretraining serves the
+  whole real-fraction curve, and the real images are never outnumbered by renders.
+- ``balanced``: one run on the merged data, each batch drawn half synthetic, half real.
+- ``merged``: one run on the merged data at its natural proportions (about 90 % renders for
+  ``sim+real10``: the renders drown the photos).
+
+Mixes without real images, and real-only mixes, train from scratch in every mode.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from sim2real.errors import ConfigError
+from sim2real.mixes import Mix, parse_mix
+
+MIXING = ("finetune", "balanced", "merged")
+
+
+def check_mixing(mode: str) -> None:
+    if mode not in MIXING:
+        raise ConfigError(f"train.mixing must be one of {MIXING}, got {mode!r}")
+
+
+def plan_phases(mixes: list[str], mode: str) -> tuple[list[str], list[str]]:
+    """(mixes trained from scratch, mixes fine-tuned from a phase-1 mix); the synthetic-only
+    mixes a fine-tuning needs are added to phase 1."""
+    check_mixing(mode)
+    first, second = [], []
+    for name in mixes:
+        mix = parse_mix(name)
+        if mode == "finetune" and mix.synthetic and mix.needs_real:
+            second.append(name)
+            base = pretrained_mix(mix)
+            if base not in first and base not in mixes:
+                first.append(base)
+        elif name not in first:
+            first.append(name)
+    return [m for m in mixes if m in first] + [m for m in first if m not in mixes], second
+
+
+def pretrained_mix(mix: Mix) -> str:
+    """The synthetic-only mix a fine-tuned mix starts from (``sim+real10`` -> ``sim``)."""
+    return "+".join(mix.synthetic)
+
+
+def mix_overrides(mix: Mix, mode: str) -> list[str]:
+    """The sampling overrides of a merged run (``balanced``: half the draws real)."""
+    if mode == "balanced" and mix.synthetic and mix.needs_real:
+        n = len(mix.synthetic)
+        return [f"data.weights=[{','.join(['1'] * n)},{n}]"]
+    return []
+
+
+def content_addressed(checkpoint: str | Path, store: Path) -> Path:
+    """A copy of ``checkpoint`` named by its content: a retrained base gives a new path, so a
+    fine-tuning that starts from it is never reused by mistake."""
+    checkpoint = Path(checkpoint)
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]
+    target = Path(store) / f"{digest}.ckpt"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(checkpoint, tmp)
+        tmp.replace(target)
+    return target
