@@ -177,3 +177,60 @@ def crush(verts: np.ndarray, rng: np.random.Generator, *, amount: float) -> np.n
     wrinkle = 1 + amount * (0.35 * np.sin(np.pi * t) + 0.25 * np.sin(k * theta + phase) * np.sin(2 * np.pi * t))
     out[:, :2] *= wrinkle[:, None]
     return out
+
+
+def _plate_columns(width: float, radius: float, arc: int, cells: int) -> np.ndarray:
+    """Column x positions of a rounded plate: the corner arcs' points plus even inner columns."""
+    theta = np.linspace(0.0, np.pi / 2, arc + 1)
+    left = -width / 2 + radius - radius * np.cos(theta)
+    inner = np.linspace(-width / 2 + radius, width / 2 - radius, cells + 1)[1:-1]
+    return np.concatenate([left, inner, -left[::-1]])
+
+
+def rounded_plate(width: float, height: float, thickness: float, radius: float, arc: int = 6,
+                  cells: tuple[int, int] = (8, 10)) -> Mesh:
+    """A thin plate with rounded corners in the xy plane (a playing card), centred on the origin.
+
+    Top (+z) and bottom faces are grids of quads, one column per corner-arc point plus
+    ``cells[0]`` even columns, ``cells[1]`` rows each, so a bend (``bend``) deforms them
+    smoothly. The side wall has its own vertices: a hard edge at both rims, smooth around
+    the corners, and every top vertex's normal is exactly +z.
+    """
+    xs = _plate_columns(width, radius, arc, cells[0])
+    over = np.maximum(np.abs(xs) - (width / 2 - radius), 0.0)
+    half = height / 2 - radius + np.sqrt(np.maximum(radius**2 - over**2, 0.0))
+    t = np.linspace(-1.0, 1.0, cells[1] + 1)
+    nx, ny = len(xs), len(t)
+    grid = np.stack([np.repeat(xs, ny), (half[:, None] * t[None, :]).ravel()], 1)  # column-major (i, j)
+    verts, faces = [], []
+    for z in (thickness / 2, -thickness / 2):
+        start = len(verts)
+        verts.extend(np.column_stack([grid, np.full(len(grid), z)]))
+        for i in range(nx - 1):
+            for j in range(ny - 1):
+                a = start + i * ny + j
+                faces.append((a, a + ny, a + ny + 1, a + 1))
+    ring = [i * ny for i in range(nx)] + [(nx - 1) * ny + j for j in range(1, ny)]
+    ring += [i * ny + ny - 1 for i in range(nx - 2, -1, -1)] + [j for j in range(ny - 2, 0, -1)]
+    outline = grid[ring]
+    start = len(verts)
+    for z in (thickness / 2, -thickness / 2):
+        verts.extend(np.column_stack([outline, np.full(len(outline), z)]))
+    n = len(outline)
+    for k in range(n):
+        faces.append((start + k, start + (k + 1) % n, start + n + (k + 1) % n, start + n + k))
+    v = np.asarray(verts, float)
+    return Mesh(v, _orient_outward(v, faces))
+
+
+def bend(verts: np.ndarray, sag: float, axis: int) -> np.ndarray:
+    """A slight cylindrical bend: z rises by ``sag`` * (2 c / extent)^2 along ``axis`` (0 x, 1 y).
+
+    Positive ``sag`` lifts the ends (a card curling up), negative lifts the middle. x and y
+    stay put, so a texture mapped from object x, y does not slide.
+    """
+    out = verts.copy()
+    c = verts[:, axis]
+    half = float(np.ptp(c)) / 2 or 1.0
+    out[:, 2] += sag * (c / half) ** 2
+    return out

@@ -43,8 +43,22 @@ def to_config(cfg) -> RenderConfig:
     else:
         plain = OmegaConf.to_object(cfg) if OmegaConf.is_config(cfg) else cfg
         typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RenderConfig), plain))  # type: ignore[assignment]
+    resolve_scene_paths(typed.scene)
     apply_intrinsics(typed)
     return typed
+
+
+def resolve_scene_paths(scene) -> None:
+    """Relative asset paths and ``camera.intrinsics`` resolve against ``scene.root`` (in place)."""
+    if not scene.root:
+        return
+    root = Path(scene.root).expanduser()
+    for asset in scene.assets:
+        if asset.path and not Path(asset.path).is_absolute():
+            asset.path = str(root / asset.path)
+    if scene.camera.intrinsics and not Path(scene.camera.intrinsics).is_absolute():
+        scene.camera.intrinsics = str(root / scene.camera.intrinsics)
+    scene.root = None  # resolved: applying it again must not prefix twice
 
 
 @dataclass

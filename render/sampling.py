@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from render.colour import hsv, kelvin_to_rgb
-from render.geometry import Mesh
+from render.geometry import Mesh, bend
 from render.placement import Placer, sample_disc
 from render.scenes import SceneKind, apply_deform, generic_material
 from sim2real.errors import ConfigError
@@ -131,7 +131,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     weights = {c: float(sc.objects.class_weights.get(c, 1.0)) for c in classes}
     negative = rng.uniform() < sc.objects.negative_fraction
     count = 0 if negative else UI(rng, sc.objects.count)
-    drawn = [choose(rng, weights) for _ in range(count)]
+    drawn = _draw_unique(rng, weights, count) if sc.objects.unique else [choose(rng, weights) for _ in range(count)]
     pl = sc.objects.placement
     placer = Placer(rng, pl.area_radius, pl.min_gap, pl.max_attempts)
     objects, geometry = [], {}
@@ -141,13 +141,15 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     if pl.mode == "rows":
         radius = max((cat.targets[c].radius for c in set(drawn)), default=0.0) * sc.objects.scale[1]
         layout = kind.arrange(rng, drawn, sc) or grid_layout(rng, drawn, radius, pl.min_gap)
-    elif kind.name == "containers":
+    elif kind.name in ("containers", "cards"):
         layout = kind.arrange(rng, drawn, sc)
     for k, cls in enumerate(drawn):
         mesh = cat.targets[cls]
         scale = U(rng, _asset_scale(sc, cls) or sc.objects.scale)
         deform = kind.deform(rng, cls, sc, re.materials)
         verts = apply_deform(mesh.verts, deform)
+        if deform and deform.get("bend"):  # scene=cards: a slight cylindrical bend
+            verts = bend(verts, **deform["bend"])
         rest = kind.rest_rotation(rng, cls, sc)
         if layout is not None:
             _, xy, yaw = layout[k]
@@ -186,7 +188,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
         })
 
     for o in objects:
-        if not o["material"].get("own"):
+        if not (o["material"].get("own") or o["material"].get("card")):
             _maybe_image_texture(rng, o["material"], re.materials, cat)
     distractors = _distractors(rng, sc, re, cat, placer)
     camera = _camera(rng, sc, objects)
@@ -205,6 +207,16 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
         "objects": objects, "distractors": distractors + occluders,
     }
     return meta, geometry
+
+
+def _draw_unique(rng, weights: dict[str, float], count: int) -> list[str]:
+    """``count`` distinct classes (at most all of them), drawn by weight without replacement."""
+    left = {k: w for k, w in weights.items() if w > 0}
+    drawn = []
+    for _ in range(min(count, len(left))):
+        drawn.append(choose(rng, left))
+        left.pop(drawn[-1])
+    return drawn
 
 
 def grid_layout(rng, classes: list[str], radius: float, gap: float) -> list | None:

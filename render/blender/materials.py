@@ -91,7 +91,10 @@ def _band_mask(n: Nodes, z0: float, z1: float) -> bpy.types.NodeSocket:
 
 def build_object_material(mat: bpy.types.Material, p: dict,
                           images: Callable[[str], bpy.types.Image] | None = None) -> None:
-    """Principled BSDF with optional pattern, label band, cap, wear (dirt) and bump."""
+    """Principled BSDF with optional pattern, label band, cap, wear (dirt) and bump; or a card."""
+    if p.get("card"):
+        build_card_material(mat, p)
+        return
     n = Nodes(mat.node_tree)
     out = n.add("ShaderNodeOutputMaterial")
     bsdf = n.add("ShaderNodeBsdfPrincipled", Roughness=p["roughness"], Metallic=p["metallic"])
@@ -155,6 +158,52 @@ def build_object_material(mat: bpy.types.Material, p: dict,
     n.link(shader, out, "Surface")
 
 
+# ----------------------------------------------------------------------------- cards
+def _card_image(n: Nodes, coords, path, flip: bool, size) -> bpy.types.NodeSocket:
+    """An image spread over the card's face from object x, y (metres); ``flip`` for the underside."""
+    w, h = size
+    mp = n.add("ShaderNodeMapping", Location=(0.5, 0.5, 0.0), Scale=((-1.0 if flip else 1.0) / w, 1.0 / h, 1.0))
+    n.link(coords.outputs["Object"], mp, "Vector")
+    tex = n.add("ShaderNodeTexImage", _image=bpy.data.images.load(str(path), check_existing=True),
+                _extension="EXTEND")
+    n.link(mp.outputs["Vector"], tex, "Vector")
+    return tex.outputs["Color"]
+
+
+def build_card_material(mat: bpy.types.Material, p: dict) -> None:
+    """A playing card (scene=cards): its face on the top (+z), the deck's back below, a plain edge.
+
+    Which side a point is on comes from the object-space normal, so the thin edge keeps
+    ``base_color``; a Hue/Saturation/Value node shifts ink and paper a little (``ink``);
+    the laminate is a clear coat over a fairly smooth base.
+    """
+    from render.scenes.card_faces import back_path, face_path
+
+    c = p["card"]
+    n = Nodes(mat.node_tree)
+    out = n.add("ShaderNodeOutputMaterial")
+    bsdf = n.add("ShaderNodeBsdfPrincipled", Roughness=p["roughness"], Metallic=0.0, Coat_Weight=p["coat"],
+                 Coat_Roughness=0.12)
+    tc = n.add("ShaderNodeTexCoord")
+    face = _card_image(n, tc, face_path(c["rank"], c["suit"], c["deck"]), False, c["size_m"])
+    back = _card_image(n, tc, back_path(c["deck"]), True, c["size_m"])
+    side = n.add("ShaderNodeSeparateXYZ")
+    n.link(tc.outputs["Normal"], side, "Vector")
+    top = n.add("ShaderNodeMath", _operation="GREATER_THAN")
+    top.inputs[1].default_value = 0.5
+    n.link(side.outputs["Z"], top, 0)
+    under = n.add("ShaderNodeMath", _operation="LESS_THAN")
+    under.inputs[1].default_value = -0.5
+    n.link(side.outputs["Z"], under, 0)
+    colour = n.mix(n.mix(p["base_color"], face, top.outputs[0]).outputs[2], back, under.outputs[0])
+    ink = p["ink"]
+    hsv = n.add("ShaderNodeHueSaturation", Hue=0.5 + ink["hue"], Saturation=ink["saturation"], Value=ink["value"],
+                Factor=1.0)
+    n.link(colour.outputs[2], hsv, "Color")
+    n.link(hsv.outputs["Color"], bsdf, "Base Color")
+    n.link(bsdf.outputs[0], out, "Surface")
+
+
 # ----------------------------------------------------------------------------- grounds
 def _ground_plain(n: Nodes, g: dict, vec):
     return None
@@ -193,6 +242,60 @@ def _ground_fabric(n: Nodes, g: dict, vec):
     return node.outputs["Factor"]
 
 
+def _ground_carpet(n: Nodes, g: dict, vec):
+    """Mottled pile: fine many-octave noise."""
+    node = n.add("ShaderNodeTexNoise", Scale=30.0, Detail=12.0, Roughness=0.75)
+    n.link(vec, node, "Vector")
+    contrast = n.add("ShaderNodeMath", _operation="MULTIPLY_ADD", _use_clamp=True)
+    contrast.inputs[1].default_value, contrast.inputs[2].default_value = 3.0, -1.0
+    n.link(node.outputs["Factor"], contrast, 0)
+    return contrast.outputs[0]
+
+
+def _ground_paper(n: Nodes, g: dict, vec):
+    """A sheet of paper (its colours are paled, see build_ground_material): faint cloudiness."""
+    node = n.add("ShaderNodeTexNoise", Scale=3.0, Detail=3.0)
+    n.link(vec, node, "Vector")
+    return node.outputs["Factor"]
+
+
+def _ground_wood_grain(n: Nodes, g: dict, vec):
+    """A table top: long streaky grain along x on planks with dark seams (colours: ``_woody``)."""
+    stretch = n.add("ShaderNodeMapping", Scale=(1.2, 22.0, 1.0))
+    n.link(vec, stretch, "Vector")
+    grain = n.add("ShaderNodeTexNoise", Scale=4.0, Detail=9.0, Roughness=0.62, Distortion=0.6)
+    n.link(stretch.outputs["Vector"], grain, "Vector")
+    contrast = n.add("ShaderNodeMath", _operation="MULTIPLY_ADD", _use_clamp=True)
+    contrast.inputs[1].default_value, contrast.inputs[2].default_value = 2.5, -0.75
+    n.link(grain.outputs["Factor"], contrast, 0)
+    planks = n.add("ShaderNodeTexBrick", Scale=1.0, Mortar_Size=0.01, Mortar_Smooth=0.3, Bias=0.0,
+                   Brick_Width=12.0, Row_Height=1.5, Color1=(0, 0, 0, 1), Color2=(0.25, 0.25, 0.25, 1),
+                   Mortar=(1, 1, 1, 1))
+    n.link(vec, planks, "Vector")
+    tone = n.add("ShaderNodeSeparateColor")
+    n.link(planks.outputs["Color"], tone, "Color")
+    both = n.add("ShaderNodeMath", _operation="MAXIMUM")
+    n.link(contrast.outputs[0], both, 0)
+    n.link(tone.outputs[0], both, 1)
+    return both.outputs[0]
+
+
+def _pale(colour: list[float], white: float = 0.7) -> list[float]:
+    """Mostly white with a hint of ``colour`` (linear RGB): paper, a tablecloth."""
+    return [round(0.85 * white + 0.15 * c, 4) for c in colour]
+
+
+def _woody(colour: list[float], dark: float = 1.0) -> list[float]:
+    """A wood tone (linear RGB) nudged by ``colour``: from pale oak to walnut."""
+    return [round((0.7 * w + 0.3 * c * w / 0.3) * dark, 4) for w, c in zip((0.3, 0.14, 0.055), colour)]
+
+
+TINTED = {  # grounds whose sampled colours are mapped into their own range
+    "paper": lambda c1, c2: (_pale(c1), _pale(c2, 0.62)),
+    "wood_grain": lambda c1, c2: (_woody(c1), _woody(c1, 0.45)),
+}
+
+
 GROUNDS: dict[str, Callable] = {
     "plain": _ground_plain,
     "checker": _ground_checker,
@@ -202,6 +305,9 @@ GROUNDS: dict[str, Callable] = {
     "tiles": _ground_tiles,
     "wood": _ground_wood,
     "fabric": _ground_fabric,
+    "carpet": _ground_carpet,
+    "paper": _ground_paper,
+    "wood_grain": _ground_wood_grain,
 }
 
 
@@ -216,10 +322,13 @@ def build_ground_material(mat: bpy.types.Material, g: dict, *, textured: bool) -
     vec = n.coords(g["scale"], "Object")
     fac = GROUNDS[g["material"]](n, g, vec)
     color2 = g["color2"] if g["material"] not in ("grass",) else [c * 0.5 for c in g["color"]]
+    color = g["color"]
+    if g["material"] in TINTED:
+        color, color2 = TINTED[g["material"]](color, color2)
     if fac is None:
-        bsdf.inputs["Base Color"].default_value = (*g["color"], 1.0)
+        bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     else:
-        n.link(n.mix(g["color"], color2, fac).outputs[2], bsdf, "Base Color")
+        n.link(n.mix(color, color2, fac).outputs[2], bsdf, "Base Color")
     if textured:
         hn = n.add("ShaderNodeTexNoise", Scale=25.0, Detail=8.0)
         n.link(vec, hn, "Vector")

@@ -22,7 +22,7 @@ def register(kind: "SceneKind") -> "SceneKind":
 
 
 def get_scene(name: str) -> "SceneKind":
-    from render.scenes import containers, drinks, primitives  # noqa: F401  (register)
+    from render.scenes import cards, containers, drinks, primitives, tabletop  # noqa: F401  (register)
 
     if name not in SCENES:
         raise ConfigError(f"scene.name: unknown scene {name!r}; choose one of {sorted(SCENES)}")

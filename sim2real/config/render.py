@@ -74,6 +74,7 @@ class ObjectsConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)
     placement: PlacementConfig = field(default_factory=PlacementConfig)
     negative_fraction: float = 0.0  # images with distractors but no target
+    unique: bool = False  # each class at most once per image (count is capped at the number of classes)
 
 
 @dataclass
@@ -147,6 +148,24 @@ class DrinksConfig:
 
 
 @dataclass
+class CardsConfig:
+    """``scene=cards``: how playing cards lie, bend and shine (render/scenes/cards.py)."""
+
+    arrangement_weights: dict[str, float] = field(
+        default_factory=lambda: {"scatter": 0.35, "row": 0.2, "fan": 0.3, "pile": 0.15})
+    fan_spread_deg: list[float] = field(default_factory=lambda: [10.0, 20.0])  # turn between fanned cards
+    row_offset_mm: list[float] = field(default_factory=lambda: [14.0, 32.0])  # shift between cards in a row
+    bend_prob: float = 0.4  # cards nothing lies on: slight cylindrical bend
+    bend_mm: list[float] = field(default_factory=lambda: [0.3, 2.5])  # rise of the bent ends
+    tilt_prob: float = 0.3  # cards lying on others: slight tilt
+    tilt_deg: list[float] = field(default_factory=lambda: [1.0, 4.0])
+    roughness: list[float] = field(default_factory=lambda: [0.2, 0.5])  # laminated face
+    coat: list[float] = field(default_factory=lambda: [0.0, 0.6])  # clear-coat weight (glare)
+    ink_jitter: float = 0.05  # ink/paper saturation and value in [1 - x, 1 + x], hue +-x/10
+    decks: list[str] = field(default_factory=lambda: ["classic_red", "classic_blue", "bold", "slim"])
+
+
+@dataclass
 class SceneConfig:
     name: str = "primitives"
     classes: list[str] = field(default_factory=lambda: ["cube", "sphere", "cylinder", "cone", "torus"])
@@ -158,8 +177,11 @@ class SceneConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     ground: GroundConfig = field(default_factory=GroundConfig)
     assets: list[AssetConfig] = field(default_factory=list)
+    # relative asset paths and camera.intrinsics resolve against this folder (e.g. a BOP dataset)
+    root: Optional[str] = None
     containers: ContainersConfig = field(default_factory=ContainersConfig)
     drinks: DrinksConfig = field(default_factory=DrinksConfig)
+    cards: CardsConfig = field(default_factory=CardsConfig)
 
 
 # ----------------------------------------------------------------------------- reality
