@@ -315,7 +315,20 @@ def check_stage_overrides(cfg: DictConfig) -> None:
             raise ConfigError(f"{stage}.overrides={list(overrides)}: {text}") from None
 
 
+def check_root(cfg: DictConfig) -> None:
+    """An experiment that builds its paths from ``data.root`` needs it set, and existing."""
+    from omegaconf import OmegaConf
+
+    raw = json.dumps(OmegaConf.to_container(cfg, resolve=False))
+    if "${data.root}" in raw and not cfg.data.root:
+        raise ConfigError("data.root: this experiment builds its paths from the real set's folder; "
+                          "set it, e.g. data.root=../shared/real/cards")
+    if cfg.data.root and not Path(cfg.data.root).is_dir():
+        raise ConfigError(f"data.root: {cfg.data.root} is not a folder")
+
+
 def run(cfg: DictConfig) -> dict:
+    check_root(cfg)
     check_user_data(cfg.data)
     check_stage_overrides(cfg)
     check_classes(cfg)

@@ -134,6 +134,12 @@ def summary_rows(metrics: Mapping[str, object]) -> list[list[object]]:
         rows.append(["refined − sim, mAP50", f"{refined - sim:+.3f}"])
     if sim is not None and ceiling is not None:
         rows.append(["real100 − sim, mAP50 (training on real images: the ceiling for refinement)", f"{ceiling - sim:+.3f}"])
+    if sim is not None and refined is not None and ceiling is not None:
+        rows.append(["share of the sim → real100 gap that refinement closed", gap_closed(sim, refined, ceiling)])
+    real10, best10 = get("detector.real10.map50"), get("detector.refined+real10.map50")
+    if real10 is not None and best10 is not None:
+        rows.append(["refined+real10 − real10, mAP50 (what the renders add to a tenth of the photos)",
+                     f"{best10 - real10:+.3f}"])
     for name in ("c2st", "stats_c2st"):
         before, after = get(f"realism.{name}.sim"), get(f"realism.{name}.refined")
         if before is not None and after is not None:
@@ -141,6 +147,17 @@ def summary_rows(metrics: Mapping[str, object]) -> list[list[object]]:
     if (kept := get("labels.preservation")) is not None:
         rows.append(["label preservation (1 = all kept)", f"{kept:.3f}"])
     return rows
+
+
+def gap_closed(sim: float, refined: float, ceiling: float) -> str:
+    """Plain words for ``(refined - sim) / (real100 - sim)``."""
+    gap = ceiling - sim
+    if abs(gap) < 0.005:
+        return f"no gap to close: real100 scores {ceiling:.3f}, sim {sim:.3f}"
+    share = (refined - sim) / gap
+    if gap < 0:
+        return f"none: sim ({sim:.3f}) already beats real100 ({ceiling:.3f})"
+    return f"{share:.0%} (sim {sim:.3f} → refined {refined:.3f}, real100 {ceiling:.3f})"
 
 
 def camera_rows(metrics: Mapping[str, object]) -> list[list[object]]:

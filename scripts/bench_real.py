@@ -1,0 +1,113 @@
+"""The claim on one real set over seeds: ``sim2real experiment=real_<set>`` per seed, renders shared.
+
+    python scripts/bench_real.py lmo --seeds 0 1 2 [--root ../shared/real/lmo] [--out runs/bench_lmo] \
+        [-- extra sim2real overrides]
+
+Every seed runs the whole pipeline into ``<out>/seed<k>`` with ``data_dir=<out>/data`` (the
+renders, the imported photos and the split are made once; ``seed`` is the refiner's and the
+detectors' training seed). Then mAP50 per mix (mean and spread over seeds), the claim's
+differences per seed, the realism tests and the wall time go to ``<out>/bench_real.json``,
+and a table to stdout. ``--collect`` only reads finished runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAIMS = {  # name: (left - right >= margin), all in mAP50
+    "refined - sim >= +0.05": ("refined", "sim", 0.05),
+    "sim+real10 - real10 >= 0": ("sim+real10", "real10", 0.0),
+    "refined+real10 - real10 >= +0.02": ("refined+real10", "real10", 0.02),
+    "refined+real10 - real100 >= -0.02": ("refined+real10", "real100", -0.02),
+}
+
+
+def run_seed(name: str, root: Path, out: Path, seed: int, extra: list[str]) -> float:
+    command = [str(Path(sys.executable).parent / "sim2real"), f"experiment=real_{name}", f"data.root={root}",
+               f"seed={seed}", f"out_dir={out / f'seed{seed}'}", f"data_dir={out / 'data'}", *extra]
+    print("+", " ".join(command), flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
+
+
+def mean_sd(values: list[float]) -> dict:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return {"mean": None, "sd": None, "n": 0}
+    return {"mean": round(statistics.fmean(vals), 4), "sd": round(statistics.stdev(vals), 4) if len(vals) > 1 else 0.0,
+            "n": len(vals), "values": [round(v, 4) for v in vals]}
+
+
+def summarise(runs: dict[int, dict], walls: dict[int, float]) -> dict:
+    mixes = sorted({k.split(".")[1] for m in runs.values() for k in m if k.startswith("detector.") and k.endswith(".map50")})
+    table = {mix: mean_sd([m.get(f"detector.{mix}.map50") for m in runs.values()]) for mix in mixes}
+    claims = {}
+    for claim, (left, right, margin) in CLAIMS.items():
+        diffs = [m[f"detector.{left}.map50"] - m[f"detector.{right}.map50"] for m in runs.values()
+                 if f"detector.{left}.map50" in m and f"detector.{right}.map50" in m]
+        claims[claim] = {**mean_sd(diffs), "holds_every_seed": bool(diffs) and all(d >= margin for d in diffs)}
+    realism = {k: mean_sd([m.get(k) for m in runs.values()]) for k in
+               ("realism.c2st.sim", "realism.c2st.refined", "realism.stats_c2st.sim", "realism.stats_c2st.refined",
+                "labels.preservation")}
+    gap = [(m["detector.refined.map50"] - m["detector.sim.map50"]) / (m["detector.real100.map50"] - m["detector.sim.map50"])
+           for m in runs.values() if all(f"detector.{x}.map50" in m for x in ("sim", "refined", "real100"))
+           and m["detector.real100.map50"] != m["detector.sim.map50"]]
+    return {"seeds": sorted(runs), "map50": table, "claims": claims, "realism": realism,
+            "share_of_gap_closed": mean_sd(gap), "wall_s": {str(k): round(v, 1) for k, v in walls.items()}}
+
+
+def print_table(name: str, s: dict) -> None:
+    print(f"\n{name}: mAP50 on the real test split, mean ± sd over seeds {s['seeds']}")
+    for mix, v in s["map50"].items():
+        print(f"  {mix:<18} {v['mean']:.3f} ± {v['sd']:.3f}   {v.get('values')}")
+    print("claims (per-seed differences):")
+    for claim, v in s["claims"].items():
+        if v["n"]:
+            print(f"  {claim:<36} {v['mean']:+.3f} ± {v['sd']:.3f}  {'holds' if v['holds_every_seed'] else 'FAILS'}"
+                  f"  {v['values']}")
+    for key, v in s["realism"].items():
+        if v["n"]:
+            print(f"  {key:<36} {v['mean']:.3f} ± {v['sd']:.3f}")
+    if s["share_of_gap_closed"]["n"]:
+        print(f"  share of the sim -> real100 gap closed by refinement: {s['share_of_gap_closed']['mean']:+.2f}")
+    print(f"  wall time per seed (s): {s['wall_s']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("set", choices=["cards", "lmo", "cubes"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--root", type=Path, help="the real set's folder (default ../shared/real/<set>)")
+    ap.add_argument("--out", type=Path, help="default runs/bench_<set>")
+    ap.add_argument("--experiment", help="experiment config name (default real_<set>)")
+    ap.add_argument("--collect", action="store_true", help="only read the finished runs")
+    args = ap.parse_args(argv)
+    root = (args.root or ROOT.parent / "shared" / "real" / args.set).resolve()
+    out = (args.out or ROOT / "runs" / f"bench_{args.set}").resolve()
+    name = (args.experiment or f"real_{args.set}").removeprefix("real_")
+    walls: dict[int, float] = {}
+    if not args.collect:
+        for seed in args.seeds:
+            walls[seed] = run_seed(name, root, out, seed, extra)
+    runs = {s: json.loads((out / f"seed{s}" / "metrics.json").read_text()) for s in args.seeds
+            if (out / f"seed{s}" / "metrics.json").is_file()}
+    summary = {"set": args.set, "experiment": f"real_{name}", "root": str(root), "extra": extra, **summarise(runs, walls)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_real.json").write_text(json.dumps(summary, indent=2))
+    print_table(f"real_{name}", summary)
+    print(f"\nwritten {out / 'bench_real.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
