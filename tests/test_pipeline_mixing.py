@@ -51,3 +51,19 @@ def test_init_skips_the_synthetic_stage_and_starts_from_the_checkpoint(tmp_path)
         assert tuned["metrics"][key] == pytest.approx(base["metrics"][key])
     with pytest.raises(ConfigError, match="needs schedule=finetune"):
         run(compose_train(f"data.train=[{sim}]", f"init={init}", f"out_dir={tmp_path / 'bad'}", *common))
+
+
+def test_finetune_can_keep_drawing_renders(tmp_path):
+    from train.plan import build_plan
+    from train.run import _stages
+
+    sim = shapes(tmp_path, "sim", num_images=8)
+    real = shapes(tmp_path, "real", num_images=8, style="real", seed=2)
+    common = [f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=1", "schedule=finetune"]
+    cfg = compose_train(*common, "finetune.synthetic_share=0.25")
+    stages = _stages(cfg, build_plan(cfg))
+    assert [s[0] for s in stages] == ["synthetic", "finetune"]
+    name, parts, _, _, weights = stages[1]
+    assert [p.real for p in parts] == [False, True] and weights == [0.25, 0.75]
+    plain = compose_train(*common)
+    assert [p.real for p in _stages(plain, build_plan(plain))[1][1]] == [True]

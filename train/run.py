@@ -47,6 +47,8 @@ def _check(cfg: Any) -> None:
         raise ConfigError(f"detector.lr_schedule must be one of {LR_SCHEDULES}, got {cfg.detector.lr_schedule!r}")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
+    if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
+        raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
     if cfg.init and cfg.schedule != "finetune":
         raise ConfigError(f"init={cfg.init} needs schedule=finetune (it replaces the synthetic stage)")
     if cfg.init and not Path(cfg.init).is_file():
@@ -55,21 +57,32 @@ def _check(cfg: Any) -> None:
         raise ConfigError(f"slices.metric must be map50, map, map75 or mar_100, got {cfg.slices.metric!r}")
 
 
-def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float]]:
-    """(name, parts, epochs, lr scale) per training stage."""
+def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float, list[float] | None]]:
+    """(name, parts, epochs, lr scale, sampling weights or None) per training stage."""
     epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else 10)
     if cfg.schedule == "merged":
-        stages = [("merged", plan.parts("all"), epochs, 1.0)]
+        stages = [("merged", plan.parts("all"), epochs, 1.0, _part_weights(plan.parts("all")))]
     else:
-        finetune = ("finetune", plan.parts("real"), int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale))
-        stages = [finetune] if cfg.init else [("synthetic", plan.parts("synthetic"), epochs, 1.0), finetune]
+        share = float(cfg.finetune.synthetic_share)
+        real, synthetic = plan.parts("real"), plan.parts("synthetic")
+        if share > 0 and real and synthetic:  # keep drawing some renders while fine-tuning
+            parts = synthetic + real
+            weights = [share / len(synthetic)] * len(synthetic) + [1.0 - share]
+        else:
+            parts, weights = real, None
+        finetune = ("finetune", parts, int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale), weights)
+        synthetic_stage = ("synthetic", synthetic, epochs, 1.0, _part_weights(synthetic))
+        stages = [finetune] if cfg.init else [synthetic_stage, finetune]
     return [s for s in stages if s[1]]
 
 
-def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], masks: bool):
-    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks) for p in parts]
+def _part_weights(parts: list[Part]) -> list[float] | None:
     weights = [p.weight for p in parts]
-    weights = None if all(w is None for w in weights) else [w if w is not None else 1.0 for w in weights]
+    return None if all(w is None for w in weights) else [w if w is not None else 1.0 for w in weights]
+
+
+def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], weights: list[float] | None, masks: bool):
+    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks) for p in parts]
     train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
                          seed=cfg.seed, epoch_size=cfg.data.epoch_size)
     val_samples = [s for p in parts for s in p.val]
@@ -106,15 +119,15 @@ def run(cfg: DictConfig) -> dict:
         log.warning("no training images (data.train empty and no real fraction): evaluating the untrained detector")
     module = None
     trained_epochs: dict[str, Any] = {}
-    for name, parts, epochs, lr_scale in stages:
+    for name, parts, epochs, lr_scale, weights in stages:
         module = DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
                                 warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
                                 channels_last=bool(cfg.trainer.channels_last),
                                 augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None)
-        train, val = _loaders(cfg, plan, parts, masks)
-        weights = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
-                            logger=logger, resume=resume)
-        trained_epochs[name] = str(weights) if weights else None
+        train, val = _loaders(cfg, plan, parts, weights, masks)
+        best = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
+                         logger=logger, resume=resume)
+        trained_epochs[name] = str(best) if best else None
         model = module.model
         if resume not in (None, "last"):
             resume = None  # an explicit checkpoint belongs to the first stage only

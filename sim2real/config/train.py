@@ -134,6 +134,7 @@ class FinetuneConfig:
 
     max_epochs: int = 5
     lr_scale: float = 0.3
+    synthetic_share: float = 0.0  # share of each fine-tuning batch still drawn from data.train (0: real only)
 
 
 @dataclass
