@@ -71,7 +71,11 @@ def _task_net(cfg: DictConfig, sim: SimData, trained: bool) -> TinySegmenter | N
 
 
 def _load_weights(module: RefinerModule, path: Path, name: str) -> None:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # weights only: a checkpoint a user hands over must not run code when loaded
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ConfigError(f"ckpt_path={path}: not a refiner checkpoint that loads as plain weights "
+                          f"({str(exc).splitlines()[0][:200]})") from None
     if ckpt.get("refiner_name") not in (None, name):
         raise ConfigError(f"ckpt_path={path}: holds a {ckpt['refiner_name']!r} refiner, not refiner={name}")
     try:
