@@ -79,7 +79,9 @@ class Pipeline:
             if d.get(key):
                 paths[key] = import_labelled(d[key], self.data / f"{key}_imported", resolution=res, fit=d.fit,
                                              split=split_of(d, key), key=f"data.{key}", **options).root
-        if d.real:
+        if d.real and d.real == d.real_train and split_of(d, "real") == split_of(d, "real_train"):
+            paths["real"] = paths["real_train"]  # the same photos: the labelled import serves, labels ignored
+        elif d.real:
             paths["real"] = import_unlabelled(d.real, self.data / "real_photos", resolution=res, fit=d.fit,
                                               split=split_of(d, "real"), **options)
         elif d.split.source:
