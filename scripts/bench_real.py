@@ -80,6 +80,35 @@ def print_table(name: str, s: dict) -> None:
     print(f"  wall time per seed (s): {s['wall_s']}")
 
 
+def across_seeds_html(name: str, s: dict) -> str:
+    """The summary as an HTML section for each seed's report.html."""
+    rows = "".join(f"<tr><td>{mix}</td><td>{v['mean']:.3f} ± {v['sd']:.3f}</td><td>{v.get('values')}</td></tr>"
+                   for mix, v in s["map50"].items())
+    claims = "".join(f"<tr><td>{c}</td><td>{v['mean']:+.3f} ± {v['sd']:.3f}</td>"
+                     f"<td>{'holds on every seed' if v['holds_every_seed'] else 'does not hold'}</td></tr>"
+                     for c, v in s["claims"].items() if v["n"])
+    share = s["share_of_gap_closed"]
+    closed = (f"<p>Refinement closed {share['mean']:.0%} of the sim → real100 gap (mean over seeds).</p>"
+              if share["n"] else "")
+    return (f"{MARK}<h2>Across seeds ({name}, seeds {s['seeds']})</h2>{closed}<table><tr><th>mix</th>"
+            f"<th>mAP50 mean ± sd</th><th>per seed</th></tr>{rows}</table><table><tr><th>claim</th>"
+            f"<th>difference</th><th></th></tr>{claims}</table>{END}")
+
+
+MARK, END = "<!-- across-seeds -->", "<!-- /across-seeds -->"
+
+
+def add_to_reports(out: Path, seeds: list[int], section: str) -> None:
+    for seed in seeds:
+        report = out / f"seed{seed}" / "report.html"
+        if not report.is_file():
+            continue
+        text = report.read_text()
+        if MARK in text:
+            text = text[:text.index(MARK)] + text[text.index(END) + len(END):]
+        report.write_text(text.replace("</body>", section + "</body>") if "</body>" in text else text + section)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -105,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_real.json").write_text(json.dumps(summary, indent=2))
     print_table(f"real_{name}", summary)
+    add_to_reports(out, summary["seeds"], across_seeds_html(f"real_{name}", summary))
     print(f"\nwritten {out / 'bench_real.json'}")
     return 0
 

@@ -45,6 +45,8 @@ def stage_key(cfg_dict: dict) -> str:
     cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
     if isinstance(cfg_dict.get("trainer"), dict):
         cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
+    if cfg_dict.get("schedule") == "merged":  # a merged run never reads the fine-tuning settings
+        cfg_dict.pop("finetune", None)
     return fingerprint(cfg_dict)
 
 
@@ -59,6 +61,9 @@ def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Pa
         if done.get("key") == key:
             log.info("%s: reusing the finished result (%s)", label, marker)
             return {**done["result"], "reused": True}
+        # the stage is about to overwrite its outputs: a killed run must not leave the old
+        # record claiming they are finished
+        marker.unlink()
     log.info("%s: sim2real-%s %s", label, config_name, " ".join(overrides))
     start = time.perf_counter()
     result = importlib.import_module(module).run(cfg)

@@ -155,3 +155,20 @@ def test_bad_user_data_fails_before_any_rendering(tmp_path):
         check_user_data(data(real=str(photos), real_test=str(photos)))
     with pytest.raises(ConfigError, match="data.real_train without"):
         check_user_data(data(real_train=str(photos)))
+
+
+def test_a_stage_that_runs_again_first_drops_its_old_record(tmp_path):
+    """Its outputs are about to be overwritten: if the new run dies, no record may claim them."""
+    import json
+
+    from sim2real.errors import Sim2RealError
+    from sim2real.stages import run_stage
+
+    state = tmp_path / "state"
+    state.mkdir()
+    marker = state / "train_a.json"
+    marker.write_text(json.dumps({"key": "an older config", "overrides": [], "result": {"out_dir": "x"}}))
+    with pytest.raises(Sim2RealError):
+        run_stage("train", "train_a", [f"data.train=[{tmp_path / 'missing'}]", f"out_dir={tmp_path / 'out'}",
+                                       "logger.mode=disabled"], state_dir=state)
+    assert not marker.exists()
