@@ -195,7 +195,7 @@ def sample_image(cfg, index: int, kind: SceneKind, cat: Catalog) -> tuple[dict, 
     occluders = _occluders(rng, sc, re, cat, camera) if rng.uniform() < sc.occluders.prob else []
     lighting = _lighting(rng, sc, re, cat, camera)
     background = _background(rng, re, cat, lighting)
-    ground = _ground(rng, sc, re)
+    ground = _ground(rng, sc, re, cat)
     for o in objects:
         o["material_params"] = o.pop("material")
         o["material"] = o["material_params"]["name"]
@@ -379,12 +379,17 @@ def _background(rng, re, cat: Catalog, lighting: dict) -> dict:
             "scale": round(rng.uniform(1, 10), 3), "strength": round(rng.uniform(0.5, 1.5), 3)}
 
 
-def _ground(rng, sc, re) -> dict:
+def _ground(rng, sc, re, cat: Catalog) -> dict:
     g = sc.ground
     visible = bool(rng.uniform() < g.visible_prob)
     options = [m for m in g.materials if m not in re.materials.ground_exclude] or list(g.materials)
     material = str(rng.choice(options))
     sat = tuple(re.materials.ground_saturation)
-    return {"visible": visible, "material": material, "color": hsv(rng, sat, (0.15, 0.8)),
-            "color2": hsv(rng, sat, (0.15, 0.8)),
-            "scale": round(rng.uniform(0.5, 2.0) * g.texture_scale, 4), "rotation_deg": round(rng.uniform(0, 90), 2)}
+    ground = {"visible": visible, "material": material, "color": hsv(rng, sat, (0.15, 0.8)),
+              "color2": hsv(rng, sat, (0.15, 0.8)),
+              "scale": round(rng.uniform(0.5, 2.0) * g.texture_scale, 4), "rotation_deg": round(rng.uniform(0, 90), 2)}
+    prob = re.materials.ground_image_prob
+    if prob > 0 and cat.textures and rng.uniform() < prob:  # no draw at 0: other scenes' streams unchanged
+        ground["image"] = {"name": str(rng.choice(cat.textures)), "tile": round(rng.uniform(0.2, 1.0), 4),
+                           "mix": round(rng.uniform(0.6, 1.0), 4)}
+    return ground

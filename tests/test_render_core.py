@@ -149,3 +149,16 @@ def test_containers_stack_rests_the_top_layer_above_the_bottom():
     meta, _ = sample_image(cfg, 0, get_scene("containers"), catalog("containers"))
     z = sorted(o["location"][2] for o in meta["objects"])
     assert z[-1] > z[0] + 0.5
+
+
+def test_photo_grounds_are_drawn_only_when_asked_and_leave_other_draws_alone():
+    plain = to_config(compose_render("scene=primitives"))
+    photo = to_config(compose_render("scene=primitives", "reality.materials.ground_image_prob=1.0"))
+    kind = get_scene("primitives")
+    cat = Catalog(kind.target_meshes(), kind.distractor_meshes(), [], [], textures=["hdri:city", "hdri:forest"])
+    for i in range(4):
+        a, _ = sample_image(plain, i, kind, cat)
+        b, _ = sample_image(photo, i, kind, cat)
+        assert "image" not in a["ground"] and b["ground"]["image"]["name"] in cat.textures
+        assert {k: v for k, v in b["ground"].items() if k != "image"} == a["ground"]
+        assert a["objects"] == b["objects"] and a["camera"] == b["camera"]

@@ -311,8 +311,10 @@ GROUNDS: dict[str, Callable] = {
 }
 
 
-def build_ground_material(mat: bpy.types.Material, g: dict, *, textured: bool) -> None:
-    """Ground shader; ``textured`` (proxy_real) adds fine bump and roughness variation."""
+def build_ground_material(mat: bpy.types.Material, g: dict, *, textured: bool,
+                          images: Callable[[str], bpy.types.Image] | None = None) -> None:
+    """Ground shader; ``textured`` (proxy_real) adds fine bump and roughness variation; a photo
+    texture (``g["image"]``: name, tile size factor, mix) goes over the pattern when sampled."""
     if g["material"] not in GROUNDS:
         from sim2real.errors import ConfigError
         raise ConfigError(f"scene.ground.materials: unknown {g['material']!r}; choose from {sorted(GROUNDS)}")
@@ -325,10 +327,21 @@ def build_ground_material(mat: bpy.types.Material, g: dict, *, textured: bool) -
     color = g["color"]
     if g["material"] in TINTED:
         color, color2 = TINTED[g["material"]](color, color2)
-    if fac is None:
+    base = None if fac is None else n.mix(color, color2, fac).outputs[2]
+    photo = g.get("image")
+    if photo and images is not None:
+        node = n.add("ShaderNodeTexImage", _image=images(photo["name"]), _extension="REPEAT")
+        n.link(n.coords(g["scale"] * photo["tile"], "Object"), node, "Vector")
+        clamp = n.mix(color, (0, 0, 0), 1.0)  # HDR panoramas as texture: clamp to [0, 1]
+        clamp.clamp_result = True
+        n.link(node.outputs["Color"], clamp, "B")
+        base = n.mix(base if base is not None else color, (0, 0, 0), photo["mix"])
+        n.link(clamp.outputs[2], base, "B")
+        base = base.outputs[2]
+    if base is None:
         bsdf.inputs["Base Color"].default_value = (*color, 1.0)
     else:
-        n.link(n.mix(color, color2, fac).outputs[2], bsdf, "Base Color")
+        n.link(base, bsdf, "Base Color")
     if textured:
         hn = n.add("ShaderNodeTexNoise", Scale=25.0, Detail=8.0)
         n.link(vec, hn, "Vector")

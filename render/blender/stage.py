@@ -199,7 +199,8 @@ class Stage:
         g = meta["ground"]
         self.ground.hide_render = not g["visible"]
         if g["visible"]:
-            build_ground_material(self.ground_mat, g, textured=self.cfg.reality.materials.ground_textured)
+            build_ground_material(self.ground_mat, g, textured=self.cfg.reality.materials.ground_textured,
+                                  images=self.world.texture)
         c = meta["camera"]
         cam = self.camera
         cam.location = c["location"]

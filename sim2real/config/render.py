@@ -214,6 +214,9 @@ class MaterialsConfig:
     ground_textured: bool = False  # proxy_real: richer, bumpier ground shaders
     ground_exclude: list[str] = field(default_factory=list)  # drop these from scene.ground.materials
     ground_saturation: list[float] = field(default_factory=lambda: [0.0, 0.6])
+    # share of grounds showing a photo texture (the texture pool: bpy's panoramas + texture_dir)
+    # over their pattern: the clutter of real backgrounds, which procedural grounds lack
+    ground_image_prob: float = 0.0
 
 
 @dataclass
