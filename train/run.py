@@ -27,6 +27,8 @@ from train.evaluate import coco_metrics, predict, prefixed
 from train.fit import clear_checkpoints, fit_stage, global_rank
 from train.module import DetectorModule
 from train.plan import DataPlan, Part, build_plan
+from train.pseudo import check as check_pseudo
+from train.pseudo import pseudo_part, stage_weights, unlabelled_records
 from train.slices import SliceReport, compute_slices
 from train.sources import box_sizes
 
@@ -47,6 +49,7 @@ def _check(cfg: Any) -> None:
         raise ConfigError(f"detector.lr_schedule must be one of {LR_SCHEDULES}, got {cfg.detector.lr_schedule!r}")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
+    check_pseudo(cfg)
     if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
         raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
     if cfg.init and cfg.schedule != "finetune":
@@ -91,6 +94,40 @@ def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], weights: list[float] |
     return train, val
 
 
+def _module(cfg: Any, model: torch.nn.Module, lr_scale: float) -> DetectorModule:
+    return DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
+                          warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
+                          channels_last=bool(cfg.trainer.channels_last),
+                          augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None)
+
+
+def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *, out_dir: Path, logger: Any,
+               resume: str | None, trained: dict) -> tuple[torch.nn.Module, list[dict]]:
+    """``pseudo.rounds`` stages on the labelled parts plus the photos the detector itself labels."""
+    p = cfg.pseudo
+    labelled = [s.record.image_path for part in plan.parts("all") for s in part.train + part.val]
+    tested = [s.record.image_path for src in [plan.test, *plan.extra_tests.values()] if src for s in src.samples]
+    records = unlabelled_records(p.source, {Path(x).resolve() for x in labelled + tested})
+    device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
+    stats = []
+    for r in range(int(p.rounds)):
+        part, info = pseudo_part(model, records, plan.classes, threshold=float(p.threshold),
+                                 batch_size=cfg.data.eval_batch_size, device=device, name=f"pseudo{r + 1}")
+        stats.append(info)
+        if not part.train:
+            log.warning("self-training: no photo of %s got a box at score >= %s; stage skipped", p.source, p.threshold)
+            break
+        parts, weights = stage_weights(plan.parts("all"), part, pseudo_share=float(p.share),
+                                       synthetic_share=float(cfg.finetune.synthetic_share))
+        module = _module(cfg, model, float(p.lr_scale))
+        train, val = _loaders(cfg, plan, parts, weights, masks)
+        best = fit_stage(module, f"pseudo{r + 1}", train, val, cfg=cfg, out_dir=out_dir, max_epochs=int(p.max_epochs),
+                         logger=logger, resume=resume)
+        trained[f"pseudo{r + 1}"] = str(best) if best else None
+        model = module.model
+    return model, stats
+
+
 def run(cfg: DictConfig) -> dict:
     """Train and evaluate one detector; return paths and metrics (see module docstring)."""
     started = time.time()
@@ -120,10 +157,7 @@ def run(cfg: DictConfig) -> dict:
     module = None
     trained_epochs: dict[str, Any] = {}
     for name, parts, epochs, lr_scale, weights in stages:
-        module = DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
-                                warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
-                                channels_last=bool(cfg.trainer.channels_last),
-                                augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None)
+        module = _module(cfg, model, lr_scale)
         train, val = _loaders(cfg, plan, parts, weights, masks)
         best = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
                          logger=logger, resume=resume)
@@ -131,13 +165,17 @@ def run(cfg: DictConfig) -> dict:
         model = module.model
         if resume not in (None, "last"):
             resume = None  # an explicit checkpoint belongs to the first stage only
+    pseudo_stats = []
+    if cfg.pseudo.source:
+        model, pseudo_stats = self_train(cfg, plan, model, masks, out_dir=out_dir, logger=logger, resume=resume,
+                                         trained=trained_epochs)
     train_seconds = time.time() - started
     if rank != 0:
         return {"out_dir": str(out_dir), "rank": rank}
     result = evaluate_and_report(cfg, plan, model, out_dir, info={
         "data": plan.summary(), "detector": cfg.detector.name, "schedule": cfg.schedule,
         "real_fraction": float(cfg.data.real_fraction), "train_sources": [p.name for p in plan.synthetic],
-        "init": cfg.init,
+        "init": cfg.init, "pseudo": pseudo_stats,
         "checkpoints": trained_epochs, "train_seconds": round(train_seconds, 1)})
     if owns_run:  # a caller's (the pipeline's) W&B run is left open
         finish()

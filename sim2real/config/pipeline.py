@@ -73,6 +73,9 @@ class PipelineTrainConfig:
         "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
     # how synthetic and real images mix (sim2real/mixing.py): finetune | balanced | merged
     mixing: str = "finetune"
+    # mixes with renders then self-train on the unlabelled real photos (data.real): the detector
+    # labels them and trains on its confident boxes too (train/pseudo.py, pseudo.* in train.overrides)
+    self_training: bool = False
     jobs: int = 2  # detectors trained side by side (each in its own process, cpu_count // jobs threads)
     overrides: list[str] = field(default_factory=list)
 

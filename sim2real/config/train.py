@@ -138,6 +138,19 @@ class FinetuneConfig:
 
 
 @dataclass
+class PseudoConfig:
+    """Self-training on unlabelled real photos (train/pseudo.py): after the other stages the
+    detector labels ``source``, and ``rounds`` more stages train on its confident boxes too."""
+
+    source: Optional[str] = None  # unlabelled photos (any layout; labels ignored); null: off
+    threshold: float = 0.5  # detections at or above this score become labels
+    share: float = 0.5  # share of each batch drawn from the pseudo-labelled photos
+    rounds: int = 1
+    max_epochs: int = 6
+    lr_scale: float = 0.5
+
+
+@dataclass
 class EarlyStoppingConfig:
     monitor: str = "val/map50"
     patience: Optional[int] = 5  # null: no early stopping
@@ -153,6 +166,7 @@ class TrainConfig:
     slices: SlicesConfig = field(default_factory=SlicesConfig)
     schedule: str = "merged"  # merged | finetune
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    pseudo: PseudoConfig = field(default_factory=PseudoConfig)
     # schedule=finetune: a checkpoint of a detector already trained on data.train; the synthetic
     # stage is skipped and the real stage starts from it (the pipeline shares one pretraining)
     init: Optional[str] = None
