@@ -3,7 +3,7 @@
     python scripts/bench_real.py lmo --seeds 0 1 2 [--root ../shared/real/lmo] [--out runs/bench_lmo] \
         [-- extra sim2real overrides]
 
-Every seed runs the whole pipeline into ``<out>/seed<k>`` with ``data_dir=<out>/data`` (the
+Every seed runs the whole pipeline into ``<out>/seed<k>`` with ``data_dir=<out>/data`` (or ``--data``; the
 renders, the imported photos and the split are made once; ``seed`` is the refiner's and the
 detectors' training seed). Then mAP50 per mix (mean and spread over seeds), the claim's
 differences per seed, the realism tests and the wall time go to ``<out>/bench_real.json``,
@@ -28,9 +28,9 @@ CLAIMS = {  # name: (left - right >= margin), all in mAP50
 }
 
 
-def run_seed(name: str, root: Path, out: Path, seed: int, extra: list[str]) -> float:
+def run_seed(name: str, root: Path, out: Path, data: Path, seed: int, extra: list[str]) -> float:
     command = [str(Path(sys.executable).parent / "sim2real"), f"experiment=real_{name}", f"data.root={root}",
-               f"seed={seed}", f"out_dir={out / f'seed{seed}'}", f"data_dir={out / 'data'}", *extra]
+               f"seed={seed}", f"out_dir={out / f'seed{seed}'}", f"data_dir={data}", *extra]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()
     subprocess.run(command, check=True)
@@ -59,8 +59,11 @@ def summarise(runs: dict[int, dict], walls: dict[int, float]) -> dict:
     gap = [(m["detector.refined.map50"] - m["detector.sim.map50"]) / (m["detector.real100.map50"] - m["detector.sim.map50"])
            for m in runs.values() if all(f"detector.{x}.map50" in m for x in ("sim", "refined", "real100"))
            and m["detector.real100.map50"] != m["detector.sim.map50"]]
+    stages = {str(k): {key[len("timing_s."):]: round(v) for key, v in m.items() if key.startswith("timing_s.")}
+              for k, m in runs.items()}  # what each seed's stages took (a reused stage takes ~0)
     return {"seeds": sorted(runs), "map50": table, "claims": claims, "realism": realism,
-            "share_of_gap_closed": mean_sd(gap), "wall_s": {str(k): round(v, 1) for k, v in walls.items()}}
+            "share_of_gap_closed": mean_sd(gap), "wall_s": {str(k): round(v, 1) for k, v in walls.items()},
+            "stage_s": stages}
 
 
 def print_table(name: str, s: dict) -> None:
@@ -77,7 +80,9 @@ def print_table(name: str, s: dict) -> None:
             print(f"  {key:<36} {v['mean']:.3f} ± {v['sd']:.3f}")
     if s["share_of_gap_closed"]["n"]:
         print(f"  share of the sim -> real100 gap closed by refinement: {s['share_of_gap_closed']['mean']:+.2f}")
-    print(f"  wall time per seed (s): {s['wall_s']}")
+    if s["wall_s"]:
+        print(f"  wall time per seed (s): {s['wall_s']}")
+    print(f"  stage times per seed (s): {s['stage_s']}")
 
 
 def across_seeds_html(name: str, s: dict) -> str:
@@ -118,16 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--root", type=Path, help="the real set's folder (default ../shared/real/<set>)")
     ap.add_argument("--out", type=Path, help="default runs/bench_<set>")
+    ap.add_argument("--data", type=Path, help="the shared renders and imported photos (default <out>/data)")
     ap.add_argument("--experiment", help="experiment config name (default real_<set>)")
     ap.add_argument("--collect", action="store_true", help="only read the finished runs")
     args = ap.parse_args(argv)
     root = (args.root or ROOT.parent / "shared" / "real" / args.set).resolve()
     out = (args.out or ROOT / "runs" / f"bench_{args.set}").resolve()
+    data = (args.data or out / "data").resolve()
     name = (args.experiment or f"real_{args.set}").removeprefix("real_")
     walls: dict[int, float] = {}
     if not args.collect:
         for seed in args.seeds:
-            walls[seed] = run_seed(name, root, out, seed, extra)
+            walls[seed] = run_seed(name, root, out, data, seed, extra)
     runs = {s: json.loads((out / f"seed{s}" / "metrics.json").read_text()) for s in args.seeds
             if (out / f"seed{s}" / "metrics.json").is_file()}
     summary = {"set": args.set, "experiment": f"real_{name}", "root": str(root), "extra": extra, **summarise(runs, walls)}
