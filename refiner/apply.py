@@ -17,6 +17,7 @@ from rich.progress import Progress
 
 from refiner.data import to_grey3, to_tensor, to_uint8
 from refiner.models.base import Refiner
+from sim2real import atomic
 from sim2real.dataset import Manifest, SimDataset, derive_dataset
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,15 @@ def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, pr
                   batch_size: int = 8, overwrite: bool = False, grayscale: bool = False,
                   channels_last: bool = False, device: str | torch.device = "cpu") -> Manifest:
     digest = weights_digest(model.generator)
-    overwrite = overwrite or _is_own_earlier_output(Path(out_dir), source, provenance)
-    writer = derive_dataset(source, Path(out_dir), kind="refined",
+    target = Path(out_dir)
+    own = _is_own_earlier_output(target, source, provenance)
+    # overwrite=true over another run's set: write beside it, swap when complete (never half of each)
+    staged = overwrite and not own and (target / "dataset.json").is_file()
+    write_to = target.with_name(f".{target.name}.replacing") if staged else target
+    writer = derive_dataset(source, write_to, kind="refined",
                             provenance={**provenance, "generator_sha": digest}, config=config,
-                            resume_key={"generator": digest, "source": str(source.root)}, overwrite=overwrite)
+                            resume_key={"generator": digest, "source": str(source.root)},
+                            overwrite=overwrite or own)
     pending = writer.pending()
     if len(pending) < len(source):
         log.info("refine-apply resumes: %d of %d images already written", len(source) - len(pending), len(source))
@@ -66,7 +72,11 @@ def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, pr
                 for i, out in zip(chunk, outs):
                     writer.write(i, to_uint8(out))
                 progress.advance(task, len(chunk))
-    return writer.finalize()
+    manifest = writer.finalize()
+    if staged:
+        log.info("%s: replacing the refined set of another config (overwrite=true)", target)
+        atomic.replace_dir(write_to, target)
+    return manifest
 
 
 def _is_own_earlier_output(out_dir: Path, source: SimDataset, provenance: dict) -> bool:
@@ -79,9 +89,9 @@ def _is_own_earlier_output(out_dir: Path, source: SimDataset, provenance: dict) 
     except Exception:
         return False
     same = (old.kind == "refined" and old.provenance.get("source") == str(source.root)
-            and old.provenance.get("checkpoint") == provenance.get("checkpoint"))
+            and provenance.get("run_key") is not None and old.provenance.get("run_key") == provenance["run_key"])
     if same:
-        log.info("%s: replacing refined images made by an earlier checkpoint", out_dir)
+        log.info("%s: replacing refined images made by an earlier checkpoint of this run", out_dir)
     return same
 
 

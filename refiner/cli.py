@@ -4,7 +4,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from sim2real.app import CONF_DIR, guarded
+from sim2real.app import CONF_DIR, guarded, job_out_dir
 from sim2real.config import register_configs
 
 register_configs()
@@ -17,6 +17,7 @@ def main(cfg: DictConfig) -> float | None:
     from refiner.run import run
     from sim2real import tracking
 
+    job_out_dir(cfg)
     try:
         result = run(cfg)
     finally:

@@ -76,16 +76,17 @@ def _channels_of(path: Path) -> int | None:
 
 
 def check_channels(sim: SimData, real_paths: list[Path], real_arg: str, *, grayscale: bool, sample: int = 16) -> None:
-    """Greyscale photos against colour renders (or the reverse) would teach a colour change the
-    labels cannot explain; refuse unless ``data.grayscale=true`` asks to refine in grey."""
+    """Greyscale photos are read as RGB (three equal channels, as README says). Against colour
+    renders the refiner then learns to take the colour out, which the labels survive but a
+    detector may not need: say so, and how to refine in grey instead."""
     if grayscale:
         return
     real_ch = {c for c in (_channels_of(p) for p in real_paths[:sample]) if c}
     sim_ch = {_channels_of(r.image_path) for r in sim.dataset.records[:sample]} - {None}
     if real_ch and sim_ch and real_ch.isdisjoint(sim_ch):
-        raise DatasetError(
-            f"data.real={real_arg}: images have {'1 channel' if 1 in real_ch else '3 channels'} but the sim "
-            f"images have {'1' if 1 in sim_ch else '3'}; set data.grayscale=true to refine in greyscale")
+        log.warning("data.real=%s: the photos have %s and the renders %s; both are read as RGB (a grey image as "
+                    "three equal channels). Set data.grayscale=true to refine in greyscale.", real_arg,
+                    "1 channel" if 1 in real_ch else "3 channels", "1" if 1 in sim_ch else "3")
 
 
 def load_real(path: str | Path, *, target_short: int | None, max_images: int | None = None,

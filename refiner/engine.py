@@ -178,7 +178,7 @@ class RefinerModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["refiner_step"] = self.step
         checkpoint["refiner_name"] = self.model.model_name
-        checkpoint["refiner_config"] = OmegaConf.to_container(self.model.cfg, resolve=True)
+        checkpoint["refiner_config"] = OmegaConf.to_container(self.model.cfg, resolve=True, enum_to_str=True)
         checkpoint["num_classes"] = getattr(self.model.task_net, "num_classes", None)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from refiner.apply import apply_refiner, read_refined
 from refiner.data import CropPairs, SimData, check_channels, load_real, load_sim
 from refiner.engine import RefinerModule, StepCheckpoint, make_strategy
+from refiner.guard import check_outputs, record_run, run_key
 from refiner.metrics import c2st, kid, label_preservation
 from refiner.registry import create_refiner
 from refiner.tasknet import TinySegmenter, train_task_net
@@ -138,6 +139,7 @@ def run(cfg: DictConfig) -> dict:
     max_steps = int(cfg.trainer.max_steps)
     if cfg.train and max_steps <= 0:
         raise ConfigError(f"trainer.max_steps must be > 0 for the refiner, got {max_steps}")
+    check_outputs(cfg, out_dir, work_dir)
     seed_everything(cfg.seed)
     sim = load_sim(cfg.data.sim, grayscale=cfg.data.grayscale)
     short = int(np.median([min(im.shape[:2]) for im in sim.images])) if cfg.data.match_scale else None
@@ -148,7 +150,7 @@ def run(cfg: DictConfig) -> dict:
     if not cfg.train and ckpt is None:
         raise ConfigError("train=false needs a checkpoint: set ckpt_path=<file> or ckpt_path=last")
 
-    model = create_refiner(rc.name, **OmegaConf.to_container(rc, resolve=True))
+    model = create_refiner(rc.name, **OmegaConf.to_container(rc, resolve=True, enum_to_str=True))
     if cfg.train and cfg.data.batch_size < model.min_batch_size:
         log.warning("refiner=%s matches batch statistics: data.batch_size=%d is too small, use at least %d (8 is "
                     "what docs/benchmarks.md measured)", rc.name, cfg.data.batch_size, model.min_batch_size)
@@ -164,6 +166,7 @@ def run(cfg: DictConfig) -> dict:
                            image_every=cfg.logger.log_images_every_n_steps, samples_dir=work_dir / "samples")
     checkpoint = ckpt
     module.last_good = str(ckpt) if ckpt else None
+    key = record_run(cfg, work_dir) if _is_rank_zero() else run_key(cfg)
     if cfg.train:
         trainer = _train(cfg, module, sim, real, ckpt, work_dir)
         if not trainer.is_global_zero:
@@ -173,7 +176,7 @@ def run(cfg: DictConfig) -> dict:
         _load_weights(module, ckpt, rc.name)
     model = module.model.cpu()
     device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
-    provenance = {"checkpoint": str(checkpoint), "refiner": rc.name, "steps": module.step,
+    provenance = {"checkpoint": str(checkpoint), "run_key": key, "refiner": rc.name, "steps": module.step,
                   "real": str(cfg.data.real), "config": resolved(cfg)}
     apply_refiner(model, sim.dataset, out_dir, provenance=provenance, config=resolved(cfg.refiner),
                   batch_size=rc.apply_batch_size, overwrite=cfg.overwrite, grayscale=cfg.data.grayscale,

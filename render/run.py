@@ -34,7 +34,7 @@ RUN_ONLY_KEYS = ("workers", "threads", "shard", "out_dir", "overwrite", "recycle
 
 def plain_config(cfg) -> dict:
     """The full config (schema defaults filled in) as a JSON-able dict."""
-    return OmegaConf.to_container(OmegaConf.structured(to_config(cfg)), resolve=True)  # type: ignore[return-value]
+    return OmegaConf.to_container(OmegaConf.structured(to_config(cfg)), resolve=True, enum_to_str=True)  # type: ignore[return-value]
 
 
 def writer_args(cfg, config: dict) -> dict:

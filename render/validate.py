@@ -51,8 +51,8 @@ def warn_unusable_backgrounds(bg) -> None:
 def check_config(cfg) -> None:
     if cfg.resolution < 8:
         raise ConfigError(f"resolution: must be at least 8, got {cfg.resolution}")
-    if cfg.num_images < 0:
-        raise ConfigError(f"num_images: must be >= 0, got {cfg.num_images}")
+    if cfg.num_images < 1:  # an empty dataset marked complete would pass every later check
+        raise ConfigError(f"num_images: must be at least 1, got {cfg.num_images}")
     if not 0 <= cfg.shard.index < cfg.shard.count:
         raise ConfigError(f"shard.index: must lie in [0, shard.count={cfg.shard.count}), got {cfg.shard.index}")
     if cfg.workers < 0:

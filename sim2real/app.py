@@ -35,9 +35,20 @@ def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     return wrapper
 
 
+def job_out_dir(cfg: DictConfig) -> None:
+    """In a ``-m`` sweep every job gets its own ``out_dir/<job number>`` (else they would
+    collide, the last job's output replacing the others'); each job's metrics record its config."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    per_job = "${hydra:" in str(OmegaConf.to_container(cfg, resolve=False).get("out_dir"))  # already one per job
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN and not per_job:
+        cfg.out_dir = f"{cfg.out_dir}/{HydraConfig.get().job.num}"
+
+
 def resolved(cfg: DictConfig) -> dict:
     """The config as a plain dict with interpolations resolved (for manifests and W&B)."""
-    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[return-value]
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False, enum_to_str=True)  # type: ignore[return-value]
 
 
 def seed_everything(seed: int) -> None:

@@ -67,3 +67,18 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` in ``target``'s place: two renames, so ``target`` is
+    always either the old folder whole or the new one whole (a kill between the renames leaves
+    the old one as ``.<name>.old`` beside it)."""
+    import shutil
+
+    new, target = Path(new), Path(target)
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -36,14 +36,25 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+# PIL's decompression-bomb limit (~89 Mpx, ~0.27 GB as RGB): a larger image is a counted skip,
+# checked from the header before anything is decoded
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """Read an image as HxWx3 uint8 RGB; raise ``UnreadableImage`` naming the file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
+                w, h = img.size
+                if w * h > MAX_PIXELS:
+                    raise UnreadableImage(f"{path}: {w}x{h} pixels, over the limit of {MAX_PIXELS} "
+                                          "(a decompression bomb, or a photo to downscale first)")
                 img.load()
                 return np.ascontiguousarray(to_rgb_array(img))
+    except Image.DecompressionBombError as exc:  # PIL refuses twice its limit at open
+        raise UnreadableImage(f"{path}: over the pixel limit of {MAX_PIXELS} ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UnreadableImage(f"{path}: cannot decode image ({exc.__class__.__name__}: {exc})") from exc
 

@@ -34,7 +34,7 @@ def make_trainer(trainer_cfg: DictConfig | dict, **overrides: Any) -> Any:
 
     Keys that are ours, not the Trainer's (``channels_last``, ``compile``), are removed.
     """
-    kwargs = dict(OmegaConf.to_container(trainer_cfg, resolve=True)) if isinstance(trainer_cfg, DictConfig) else dict(trainer_cfg)
+    kwargs = dict(OmegaConf.to_container(trainer_cfg, resolve=True, enum_to_str=True)) if isinstance(trainer_cfg, DictConfig) else dict(trainer_cfg)
     for ours in ("channels_last", "compile"):
         kwargs.pop(ours, None)
     kwargs.update(overrides)

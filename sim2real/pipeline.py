@@ -315,15 +315,23 @@ def check_stage_overrides(cfg: DictConfig) -> None:
         try:
             compose_stage(STAGES[stage][0], [*fixed, *overrides])
         except Exception as exc:  # Hydra's and OmegaConf's errors: unknown option or key, bad value
-            text = " ".join(line.strip() for line in str(exc).split("Config search path")[0].splitlines() if line.strip())
-            raise ConfigError(f"{stage}.overrides={list(overrides)}: {text}") from None
+            raise ConfigError(f"{stage}.overrides={list(overrides)}: {composition_error(exc)}") from None
+
+
+def composition_error(exc: BaseException) -> str:
+    """Hydra's composition error and its cause (the invalid value and its key) on one line."""
+    parts = [str(exc).split("Config search path")[0]]
+    if exc.__cause__ is not None and str(exc.__cause__) not in parts[0]:
+        parts.append(str(exc.__cause__))
+    lines = [line.strip() for part in parts for line in part.splitlines() if line.strip()]
+    return " ".join(line for line in lines if not line.startswith(("object_type=", "reference_type=")))
 
 
 def check_root(cfg: DictConfig) -> None:
     """An experiment that builds its paths from ``data.root`` needs it set, and existing."""
     from omegaconf import OmegaConf
 
-    raw = json.dumps(OmegaConf.to_container(cfg, resolve=False))
+    raw = json.dumps(OmegaConf.to_container(cfg, resolve=False, enum_to_str=True))
     if "${data.root}" in raw and not cfg.data.root:
         raise ConfigError("data.root: this experiment builds its paths from the real set's folder; "
                           "set it, e.g. data.root=../shared/real/cards")

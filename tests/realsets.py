@@ -136,3 +136,21 @@ def write_bop(root: Path, items: list[Item], *, ids: dict[str, int] | None = Non
     (root / "models").mkdir(parents=True, exist_ok=True)
     (root / "models" / "models_info.json").write_text(json.dumps({str(v): {"diameter": 10.0} for v in ids.values()}))
     return root
+
+
+def bomb_png(path: Path, width: int = 15000, height: int = 15000) -> Path:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb)."""
+    import io
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = bytearray(data[12:29])  # b"IHDR" + 13 bytes of header fields
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return path

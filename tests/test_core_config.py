@@ -52,3 +52,46 @@ def test_cli_unknown_key_fails_before_work(cli, tmp_path, name):
     assert res.returncode != 0
     assert "not_a_key" in res.stderr + res.stdout
     assert not any(p.name in ("data", "runs") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name,override,valid", [
+    ("refine", "refiner.gan_mode=lsgn", "[lsgan, hinge, vanilla]"),
+    ("refine", "logger.mode=bogus", "[offline, online, disabled]"),
+    ("render", "scene.objects.placement.mode=flyng", "[ground, flying, rows]"),
+    ("train", "schedule=fine", "[merged, finetune]"),
+    ("pipeline", "data.fit=squash", "[keep, letterbox, crop]"),
+    ("pipeline", "train.mixing=mixed", "[finetune, balanced, merged]"),
+])
+def test_a_misspelt_choice_fails_at_composition_listing_the_valid_ones(name, override, valid):
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with pytest.raises((ConfigCompositionException, ValidationError)) as exc:
+            compose(config_name=name, overrides=[override])
+    assert valid in str(exc.value) + str(exc.value.__cause__)
+
+
+def test_choices_read_back_as_plain_strings():
+    from sim2real.app import resolved
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="refine", overrides=["refiner.gan_mode=hinge"])
+    assert cfg.refiner.gan_mode == "hinge" and f"{cfg.refiner.gan_mode}" == "hinge"
+    assert type(resolved(cfg)["refiner"]["gan_mode"]) is str
+
+
+def test_pipeline_stage_override_with_a_bad_choice_is_one_line_before_work(cli, tmp_path):
+    res = cli("sim2real", 'refine.overrides=["refiner.gan_mode=lsgn"]', f"out_dir={tmp_path / 'run'}",
+              f"data_dir={tmp_path / 'data'}")
+    assert res.returncode != 0
+    line = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(line) == 1 and "expected one of [lsgan, hinge, vanilla]" in line[0]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "data").exists()
+
+
+def test_render_of_zero_images_is_refused(tmp_path):
+    from render.validate import check_config
+    from sim2real.errors import ConfigError
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="render", overrides=["num_images=0"])
+    with pytest.raises(ConfigError, match="num_images: must be at least 1"):
+        check_config(cfg)

@@ -86,3 +86,19 @@ def test_import_unlabelled_resizes_and_is_reused(tmp_path):
     assert files[0].stat().st_mtime_ns == mtime
     import_unlabelled(src, tmp_path / "real", resolution=32, fit="crop")
     assert [Image.open(f).size for f in list_images(out)] == [(32, 32), (32, 32)]
+
+
+def test_an_image_over_the_pixel_limit_is_a_counted_skip_not_a_crash(tmp_path):
+    from sim2real.images import UnreadableImage, read_rgb
+    from tests.realsets import bomb_png
+
+    src = write_labelimg(tmp_path / "flat", squares(3, size=(40, 40), names=("tin",)))
+    bomb = bomb_png(src / "IMG_0001.JPG")  # 15000 x 15000 claimed in a few hundred bytes
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(UnreadableImage, match="IMG_0001.JPG: .*over the pixel limit"):
+        read_rgb(bomb)
+    bomb_png(tmp_path / "big.png", 10000, 10000)  # over the limit, under PIL's own refusal at twice it
+    with pytest.raises(UnreadableImage, match="10000x10000 pixels, over the limit"):
+        read_rgb(tmp_path / "big.png")
+    ds = import_labelled(src, tmp_path / "out", resolution=32)
+    assert len(ds) == 2 and ds.manifest.provenance["skipped_images"] == 1

@@ -17,7 +17,7 @@ from refiner.run import METRIC_KEYS, run
 from sim2real.app import CONF_DIR
 from sim2real.config import register_configs
 from sim2real.dataset import SimDataset
-from sim2real.errors import DatasetError
+from sim2real.errors import ConfigError, DatasetError
 from sim2real.synthetic import make_image_folder, make_shapes_dataset
 
 FAST = ["logger=none", "trainer.enable_progress_bar=false", "refiner.task_net.steps=3", "refiner.task_net.crop=32",
@@ -107,12 +107,48 @@ def test_bad_input_gives_one_line_errors(data, tmp_path):
     with pytest.raises(DatasetError, match="no instance masks"):
         run(compose_refine(f"data.sim={no_masks}", f"data.real={data / 'real'}", f"out_dir={tmp_path / 'o2'}"))
 
+
+
+def test_greyscale_photos_are_converted_to_rgb_with_a_warning(data, tmp_path, caplog):
     grey = tmp_path / "grey"
     grey.mkdir()
     for i in range(3):
         Image.fromarray(np.full((32, 32), 60 * i, np.uint8), mode="L").save(grey / f"g{i}.png")
-    with pytest.raises(DatasetError, match="data.grayscale=true"):
-        run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={grey}", f"out_dir={tmp_path / 'o3'}"))
+    with caplog.at_level("WARNING", logger="refiner.data"):
+        run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={grey}", f"out_dir={tmp_path / 'o3'}",
+                           "trainer.max_steps=1", "evaluate=false"))
+    assert "data.grayscale=true" in caplog.text and "read as RGB" in caplog.text
+    assert SimDataset(tmp_path / "o3").manifest.status == "complete"
+
+
+def test_another_config_is_refused_before_training_and_overwrite_replaces_whole(data, tmp_path):
+    out = tmp_path / "refined"
+    run(_cfg(data, out, "evaluate=false", steps=2))
+    work = out.parent / "refined_refiner"
+    ckpt_before = (work / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    images_before = (out / "images" / "000000.png").read_bytes()
+    with pytest.raises(DatasetError, match=r"another config \(refiner.loss.fg.adv: 1.0 -> 0.5\)") as err:
+        run(_cfg(data, out, "evaluate=false", "refiner.loss.fg.adv=0.5", steps=2))
+    assert "\n" not in str(err.value) and "overwrite=true" in str(err.value)
+    assert (work / "checkpoints" / "last.ckpt").stat().st_mtime_ns == ckpt_before  # nothing trained
+    assert (out / "images" / "000000.png").read_bytes() == images_before
+
+    run(_cfg(data, out, "evaluate=false", "refiner.loss.fg.adv=0.5", "overwrite=true", steps=2))
+    refined = SimDataset(out)
+    assert refined.manifest.status == "complete" and len(refined) == len(SimDataset(data / "sim"))
+    assert refined.manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] == 0.5
+    assert not list(tmp_path.glob(".refined.*"))  # the staging folder was swapped in, the old one removed
+
+
+def test_refiner_never_writes_into_its_inputs_or_foreign_folders(data, tmp_path):
+    with pytest.raises(ConfigError, match="is data.sim"):
+        run(_cfg(data, data / "sim"))
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(DatasetError, match="holds files that are not a refined set"):
+        run(_cfg(data, foreign))
+    assert (foreign / "holiday.jpg").read_bytes() == b"x"
 
 
 def test_camera_refiner_runs_through_the_stage_and_reports_what_it_learned(data, tmp_path):

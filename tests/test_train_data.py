@@ -1,6 +1,8 @@
 """Label-aware augmentation, training mixes (weights, real fraction, validation split)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -111,3 +113,23 @@ def test_single_path_and_empty_train(tmp_path):
     assert len(build_plan(compose_train(f"data.train={sim}")).synthetic) == 1
     plan = build_plan(compose_train("data.train=[]", f"data.test={test}"))
     assert plan.parts("all") == [] and plan.classes == ["square", "disc"]
+
+
+def test_missing_or_unreadable_images_are_counted_skips_before_training(tmp_path, caplog):
+    from sim2real.errors import DatasetError
+    from tests.realsets import bomb_png, squares, write_coco
+    from train.sources import load_source
+
+    src = write_coco(tmp_path / "coco", squares(5, names=("tin",)))
+    (src / "images" / "001.png").unlink()  # missing
+    (src / "images" / "002.png").write_bytes(b"not a png")  # unreadable
+    bomb_png(src / "images" / "003.png", 10000, 10000)  # over the pixel limit
+    with caplog.at_level("WARNING", logger="train.sources"):
+        source = load_source(src, ["tin"], None, key="data.test")
+    assert [Path(s.record.image_path).name for s in source.samples] == ["000.png", "004.png"]
+    assert sorted(Path(p).name for p in source.unreadable) == ["001.png", "002.png", "003.png"]
+    assert "data.test" in caplog.text and "skipping 3 of 5 images" in caplog.text
+    for name in ("000.png", "004.png"):
+        (src / "images" / name).unlink()
+    with pytest.raises(DatasetError, match="data.test .*none of its 5 images can be read"):
+        load_source(src, ["tin"], None, key="data.test")

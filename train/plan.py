@@ -53,7 +53,8 @@ class DataPlan:
             "image_size": self.image_size,
             "train": {p.name: {"train": len(p.train), "val": len(p.val), "weight": p.weight, "real": p.real}
                       for p in self.synthetic + ([self.real] if self.real else [])},
-            "test": {"path": str(self.test.path), "images": len(self.test)} if self.test else None,
+            "test": {"path": str(self.test.path), "images": len(self.test), "unreadable": len(self.test.unreadable)}
+            if self.test else None,
             "unmapped": self.unmapped,
         }
 

@@ -41,6 +41,7 @@ class Source:
     fmt: str
     samples: list[Sample]
     unmapped: dict[str, int] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)  # image files skipped before any work
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -60,9 +61,31 @@ def load_source(path: str | Path, classes: Sequence[str], class_map: Mapping[str
     data = load_labelled(path, classes=list(classes), class_map=dict(class_map or {}), ignore_labels=ignore_labels,
                          labelled=True, key=key)
     data.issues.report(f"{key} ({path})")
+    records, unreadable = readable(data.records, key=f"{key} ({path})")
     samples = [Sample(record=rec, box_attrs=rec.box_attrs if rec.box_attrs is not None else [{} for _ in rec.labels],
-                      source=path.name) for rec in data.records]
-    return Source(name=path.name, path=path, fmt=data.fmt, samples=samples, unmapped=dict(data.unmapped))
+                      source=path.name) for rec in records]
+    return Source(name=path.name, path=path, fmt=data.fmt, samples=samples, unmapped=dict(data.unmapped),
+                  unreadable=unreadable)
+
+
+def readable(records: Sequence[Record], *, key: str) -> tuple[list[Record], list[str]]:
+    """The records whose image files exist and open (read from the header, nothing decoded,
+    under the pixel limit), and the skipped files: checked before training, not met in the final
+    evaluation. None readable is an error."""
+    from sim2real.images import MAX_PIXELS
+    from sim2real.readers.checks import image_size
+
+    kept, skipped = [], []
+    for rec in records:
+        size = image_size(Path(rec.image_path)) if Path(rec.image_path).is_file() else None
+        (kept if size is not None and size[0] * size[1] <= MAX_PIXELS else skipped).append(rec)
+    if skipped:
+        names = ", ".join(Path(r.image_path).name for r in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        log.warning("%s: skipping %d of %d images that are missing, unreadable or over the pixel limit (%s)",
+                    key, len(skipped), len(records), names)
+    if records and not kept:
+        raise DatasetError(f"{key}: none of its {len(records)} images can be read")
+    return kept, [str(r.image_path) for r in skipped]
 
 
 def as_list(value: object, key: str) -> list[str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from sim2real.config.choices import LoggerMode
+
 
 @dataclass
 class LoggerConfig:
     """W&B tracking. ``mode``: offline (default), online or disabled (tests)."""
 
-    mode: str = "offline"
+    mode: LoggerMode = LoggerMode.offline
     project: str = "sim2real"
     entity: Optional[str] = None
     group: Optional[str] = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from sim2real.config.choices import FitRule, Mixing
 from sim2real.config.common import LoggerConfig
 
 
@@ -35,7 +36,7 @@ class PipelineDataConfig:
     # so that ``data.class_map={a: b}`` works on the command line.
     class_map: Any = None
     ignore_labels: list[str] = field(default_factory=list)  # labels dropped (counted); other unmapped ones are errors
-    fit: str = "keep"  # how photos reach the render resolution: keep | letterbox | crop (README)
+    fit: FitRule = FitRule.keep  # how photos reach the render resolution: keep | letterbox | crop (README)
     names: Any = None  # {numeric object id: name} for BOP sets (default obj_000001, ...)
     min_visib_fract: float = 0.1  # BOP: less visible instances are ignore regions
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -72,7 +73,7 @@ class PipelineTrainConfig:
     mixes: list[str] = field(default_factory=lambda: [
         "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
     # how synthetic and real images mix (sim2real/mixing.py): finetune | balanced | merged
-    mixing: str = "finetune"
+    mixing: Mixing = Mixing.finetune
     # mixes with renders then self-train on the unlabelled real photos (data.real): the detector
     # labels them and trains on its confident boxes too (train/pseudo.py, pseudo.* in train.overrides)
     self_training: bool = False

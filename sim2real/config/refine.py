@@ -13,6 +13,7 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from sim2real.config.choices import GanMode
 from sim2real.config.common import LoggerConfig, TrainerConfig
 
 
@@ -113,7 +114,7 @@ class RefinerConfig:
     name: str = MISSING
     preset: str = "small"  # small | paper
     net: NetConfig = field(default_factory=NetConfig)
-    gan_mode: str = "lsgan"  # lsgan | hinge | vanilla
+    gan_mode: GanMode = GanMode.lsgan
     spectral_norm: bool = False
     r1_gamma: float = 0.0  # R1 penalty weight on real images (0 = off)
     r1_every: int = 4  # lazy R1: every N discriminator steps, scaled by N

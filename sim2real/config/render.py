@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from sim2real.config.choices import AssetMaterial, PlacementMode, PoseMode
 from sim2real.config.common import LoggerConfig
 
 
@@ -38,7 +39,7 @@ class AssetConfig:
     unit_scale: float = 1.0
     # own: keep the asset's materials, image textures, vertex colours (an asset with none
     # gets random materials); random: a random generic material per image, as built-ins.
-    material: str = "own"
+    material: AssetMaterial = AssetMaterial.own
     jitter: JitterConfig = field(default_factory=JitterConfig)  # only with material=own
 
 
@@ -52,14 +53,14 @@ class CurriculumConfig:
 
 @dataclass
 class PoseConfig:
-    mode: str = "upright"  # upright (yaw only) | tilted | random (any rotation)
+    mode: PoseMode = PoseMode.upright  # upright (yaw only) | tilted | random (any rotation)
     tilt_deg: float = 25.0  # max tilt for mode=tilted
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
 
 
 @dataclass
 class PlacementConfig:
-    mode: str = "ground"  # ground (collision free) | flying | rows
+    mode: PlacementMode = PlacementMode.ground  # ground (collision free) | flying | rows
     area_radius: float = 2.5  # objects' centres lie in this disc (scene units)
     min_gap: float = 0.05
     max_attempts: int = 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from sim2real.config.choices import LrSchedule, Schedule
 from sim2real.config.common import LoggerConfig, TrainerConfig
 
 
@@ -20,7 +21,7 @@ class DetectorConfig:
     optimizer: dict[str, Any] = field(
         default_factory=lambda: {"_target_": "torch.optim.AdamW", "lr": 3e-3, "weight_decay": 1e-4})
     warmup_steps: int = 20
-    lr_schedule: str = "cosine"  # cosine | constant
+    lr_schedule: LrSchedule = LrSchedule.cosine
     score_threshold: float = 0.3  # for drawn predictions only; metrics use every score
 
 
@@ -164,7 +165,7 @@ class TrainConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     slices: SlicesConfig = field(default_factory=SlicesConfig)
-    schedule: str = "merged"  # merged | finetune
+    schedule: Schedule = Schedule.merged
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     pseudo: PseudoConfig = field(default_factory=PseudoConfig)
     # schedule=finetune: a checkpoint of a detector already trained on data.train; the synthetic

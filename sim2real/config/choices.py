@@ -1,0 +1,57 @@
+"""The closed sets of choices in the configs. Typed as these enums, a misspelt choice
+(``refiner.gan_mode=lsgn``) fails when the config is composed, before any work, with the valid
+values listed. Each is a ``StrEnum``: it compares, hashes and formats as its plain string."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LoggerMode(StrEnum):
+    offline = "offline"
+    online = "online"
+    disabled = "disabled"
+
+
+class AssetMaterial(StrEnum):
+    own = "own"
+    random = "random"
+
+
+class PoseMode(StrEnum):
+    upright = "upright"
+    tilted = "tilted"
+    random = "random"
+
+
+class PlacementMode(StrEnum):
+    ground = "ground"
+    flying = "flying"
+    rows = "rows"
+
+
+class GanMode(StrEnum):
+    lsgan = "lsgan"
+    hinge = "hinge"
+    vanilla = "vanilla"
+
+
+class LrSchedule(StrEnum):
+    cosine = "cosine"
+    constant = "constant"
+
+
+class Schedule(StrEnum):
+    merged = "merged"
+    finetune = "finetune"
+
+
+class FitRule(StrEnum):
+    keep = "keep"
+    letterbox = "letterbox"
+    crop = "crop"
+
+
+class Mixing(StrEnum):
+    finetune = "finetune"
+    balanced = "balanced"
+    merged = "merged"
