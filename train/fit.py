@@ -17,7 +17,7 @@ import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 from torch.utils.data import DataLoader
 
-from sim2real.errors import ConfigError
+from sim2real.errors import ConfigError, DatasetError
 from sim2real.instantiate import make_trainer
 from train.module import DetectorModule
 
@@ -43,7 +43,11 @@ def clear_checkpoints(out_dir: Path) -> None:
 
 
 def load_weights(module: DetectorModule, ckpt: Path) -> None:
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    try:  # weights only: a checkpoint found in a folder must not run code when loaded
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as exc:
+        raise DatasetError(f"{ckpt}: not a detector checkpoint that loads as plain weights "
+                           f"({str(exc).splitlines()[0][:200]})") from None
     module.load_state_dict(state)
 
 
@@ -54,6 +58,8 @@ def fit_stage(module: DetectorModule, stage: str, train: DataLoader, val: DataLo
     done = directory / "done.json"
     if resume == "last" and done.is_file():
         best = Path(json.loads(done.read_text())["weights"])
+        if directory.resolve() not in best.resolve().parents:
+            raise DatasetError(f"{done}: names weights outside its stage folder ({best}); delete it to retrain")
         log.info("stage %s finished earlier; loading %s", stage, best)
         load_weights(module, best)
         return best
