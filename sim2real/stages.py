@@ -41,7 +41,7 @@ def compose_stage(config_name: str, overrides: Sequence[str]):
 
 def stage_key(cfg_dict: dict) -> str:
     """What decides reuse: the composed config minus tracking and parallelism knobs."""
-    ignore = {"logger", "workers", "shard", "num_threads"}
+    ignore = {"logger", "workers", "shard", "num_threads", "overwrite"}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
     if isinstance(cfg_dict.get("trainer"), dict):
         cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
@@ -63,6 +63,7 @@ def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Pa
             return {**done["result"], "reused": True}
         # the stage is about to overwrite its outputs: a killed run must not leave the old
         # record claiming they are finished
+        log.info("%s: its settings changed since the recorded run; running it again over its old outputs", label)
         marker.unlink()
     log.info("%s: sim2real-%s %s", label, config_name, " ".join(overrides))
     start = time.perf_counter()

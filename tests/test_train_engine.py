@@ -63,3 +63,27 @@ def test_ddp_on_two_cpu_processes(cli, tmp_path):
     # 10 training images split over 2 ranks (5 each), batch 2, last partial batch dropped -> 2 steps
     # (one process would take 5)
     assert ckpt["global_step"] == 2
+
+
+def test_another_config_is_refused_before_work_unless_overwrite(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=6)
+    other = shapes(tmp_path, "other", num_images=6, seed=5)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    out = tmp_path / "run"
+    common = [f"data.test={test}", f"out_dir={out}", *ENGINE, "trainer.max_epochs=1"]
+    run(compose_train(*common, f"data.train=[{sim}]"))
+    metrics = (out / "metrics.json").read_bytes()
+    ckpt = (out / "checkpoints" / "merged" / "last.ckpt").stat().st_mtime_ns
+    with pytest.raises(Sim2RealError, match=r"ckpt_path=last would resume a run of another config \(data.train") as err:
+        run(compose_train(*common, f"data.train=[{other}]", "ckpt_path=last"))
+    assert "\n" not in str(err.value) and "overwrite=true" in str(err.value)
+    with pytest.raises(Sim2RealError, match="this run would replace a run of another config"):
+        run(compose_train(*common, f"data.train=[{other}]"))
+    assert (out / "metrics.json").read_bytes() == metrics  # nothing touched
+    assert (out / "checkpoints" / "merged" / "last.ckpt").stat().st_mtime_ns == ckpt
+    # the same config resumes, training longer included; overwrite=true starts over
+    run(compose_train(*[o for o in common if o != "trainer.max_epochs=1"], "trainer.max_epochs=2",
+                      f"data.train=[{sim}]", "ckpt_path=last"))
+    result = run(compose_train(*common, f"data.train=[{other}]", "overwrite=true"))
+    assert json.loads((out / "run.json").read_text())["config"]["data"]["train"] == [str(other)]
+    assert "test/map50" in result["metrics"]

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
+from sim2real import guard
 from sim2real.app import resolved, seed_everything
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.tracking import finish, lightning_logger
@@ -128,6 +129,12 @@ def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *,
     return model, stats
 
 
+# how a run executes, is tracked, or how long it trains (a resumed run may train on)
+RUN_ONLY = ("logger", "ckpt_path", "overwrite", "num_threads", "plots", "num_plot_images", "data.eval_batch_size",
+            "data.num_workers", "trainer.devices", "trainer.num_nodes", "trainer.strategy",
+            "trainer.enable_progress_bar", "trainer.log_every_n_steps", "trainer.max_epochs", "trainer.max_steps")
+
+
 def run(cfg: DictConfig) -> dict:
     """Train and evaluate one detector; return paths and metrics (see module docstring)."""
     started = time.time()
@@ -137,10 +144,18 @@ def run(cfg: DictConfig) -> dict:
     seed_everything(int(cfg.seed))
     plan = build_plan(cfg)  # bad data fails here, before out_dir (and its checkpoints) is touched
     out_dir = Path(cfg.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     resume = cfg.ckpt_path
+    config = guard.run_config(resolved(cfg), RUN_ONLY)
+    differs = None if cfg.overwrite else guard.another_config(out_dir, config)
+    if differs:
+        what = "ckpt_path=last would resume" if resume == "last" else "this run would replace"
+        raise ConfigError(f"out_dir={out_dir}: {what} a run of another config ({differs}); "
+                          "choose another out_dir or set overwrite=true")
+    out_dir.mkdir(parents=True, exist_ok=True)
     if resume is None:
         clear_checkpoints(out_dir)
+    if global_rank() == 0:
+        guard.record(out_dir, config)
     masks = needs_masks(cfg.detector.name)
     # with init, the anchors must be those the init detector was trained with (its synthetic data)
     sizes = box_sizes([s for p in plan.parts("synthetic" if cfg.init else "all") for s in p.train])

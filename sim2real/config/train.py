@@ -174,6 +174,7 @@ class TrainConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     out_dir: str = "runs/detector"
     ckpt_path: Optional[str] = None  # "last" resumes from out_dir/checkpoints
+    overwrite: bool = False  # replace the results of another config in out_dir (else refused)
     seed: int = 0
     num_threads: Optional[int] = None  # torch threads per process (null: torch's default)
     plots: bool = True
