@@ -25,15 +25,16 @@ HINT = "choose another out_dir or set overwrite=true"
 
 
 def run_config(cfg: DictConfig) -> dict:
-    return guard.run_config(resolved(cfg), RUN_ONLY)
+    return {**guard.run_config(resolved(cfg), RUN_ONLY), "inputs": guard.inputs([cfg.data.sim, cfg.data.real])}
 
 
 def run_key(cfg: DictConfig) -> str:
     return fingerprint(run_config(cfg))
 
 
-def check_outputs(cfg: DictConfig, out_dir: Path, work_dir: Path) -> None:
-    """Refuse, before any work, to write where another config's results, or other data, lie."""
+def check_outputs(cfg: DictConfig, out_dir: Path, work_dir: Path) -> bool:
+    """Refuse, before any work, to write where another config's results, or other data, lie.
+    True when ``overwrite=true`` replaces another config's run in ``work_dir`` (start over)."""
     config = run_config(cfg)
     for source in ("sim", "real"):
         if Path(cfg.data[source]).resolve() == out_dir.resolve():
@@ -41,17 +42,20 @@ def check_outputs(cfg: DictConfig, out_dir: Path, work_dir: Path) -> None:
     if (out_dir / "dataset.json").is_file():
         old = Manifest.load(out_dir)
         if old.kind != "refined":
-            raise DatasetError(f"out_dir={out_dir}: holds a {old.kind} dataset, not a refined one; choose another out_dir")
+            raise DatasetError(f"out_dir={out_dir}: holds a {old.kind} dataset, not a refined one; "
+                               "choose another out_dir")
         if old.provenance.get("run_key") != fingerprint(config) and not cfg.overwrite:
-            was = guard.run_config(old.provenance.get("config") or {}, RUN_ONLY)
+            was = {**guard.run_config(old.provenance.get("config") or {}, RUN_ONLY),
+                   "inputs": old.provenance.get("inputs")}
             raise DatasetError(f"out_dir={out_dir}: holds a refined set made with another config "
                                f"({guard.differences(was, config)}); {HINT}")
     elif out_dir.is_dir() and any(out_dir.iterdir()) and not cfg.overwrite:
         raise DatasetError(f"out_dir={out_dir}: holds files that are not a refined set; {HINT}")
-    differs = None if cfg.overwrite else guard.another_config(work_dir, config)
-    if differs:
+    differs = guard.another_config(work_dir, config)
+    if differs and not cfg.overwrite:
         what = "ckpt_path=last would resume" if cfg.ckpt_path == "last" else "this run would replace"
         raise ConfigError(f"{work_dir}: {what} a run of another config ({differs}); {HINT}")
+    return differs is not None
 
 
 def record_run(cfg: DictConfig, work_dir: Path) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from refiner.apply import apply_refiner, read_refined
 from refiner.data import CropPairs, SimData, check_channels, load_real, load_sim
 from refiner.engine import RefinerModule, StepCheckpoint, make_strategy
-from refiner.guard import check_outputs, record_run, run_key
+from refiner.guard import check_outputs, record_run, run_config, run_key
 from refiner.metrics import c2st, kid, label_preservation
 from refiner.registry import create_refiner
 from refiner.tasknet import TinySegmenter, train_task_net
@@ -139,13 +140,17 @@ def run(cfg: DictConfig) -> dict:
     max_steps = int(cfg.trainer.max_steps)
     if cfg.train and max_steps <= 0:
         raise ConfigError(f"trainer.max_steps must be > 0 for the refiner, got {max_steps}")
-    check_outputs(cfg, out_dir, work_dir)
+    replacing = check_outputs(cfg, out_dir, work_dir)
     seed_everything(cfg.seed)
     sim = load_sim(cfg.data.sim, grayscale=cfg.data.grayscale)
     short = int(np.median([min(im.shape[:2]) for im in sim.images])) if cfg.data.match_scale else None
     real, real_paths, skips = load_real(cfg.data.real, target_short=short, max_images=cfg.data.max_real,
                                         grayscale=cfg.data.grayscale)
     check_channels(sim, real_paths, str(cfg.data.real), grayscale=cfg.data.grayscale)
+    if replacing and cfg.ckpt_path == "last":  # another config's checkpoints: start over, never resume them
+        log.info("%s: overwrite=true replaces a run of another config; training from scratch", work_dir)
+        if cfg.train and _is_rank_zero():
+            shutil.rmtree(work_dir / "checkpoints", ignore_errors=True)
     ckpt = resolve_ckpt(cfg.ckpt_path, work_dir)
     if not cfg.train and ckpt is None:
         raise ConfigError("train=false needs a checkpoint: set ckpt_path=<file> or ckpt_path=last")
@@ -176,8 +181,8 @@ def run(cfg: DictConfig) -> dict:
         _load_weights(module, ckpt, rc.name)
     model = module.model.cpu()
     device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
-    provenance = {"checkpoint": str(checkpoint), "run_key": key, "refiner": rc.name, "steps": module.step,
-                  "real": str(cfg.data.real), "config": resolved(cfg)}
+    provenance = {"checkpoint": str(checkpoint), "run_key": key, "inputs": run_config(cfg)["inputs"],
+                  "refiner": rc.name, "steps": module.step, "real": str(cfg.data.real), "config": resolved(cfg)}
     apply_refiner(model, sim.dataset, out_dir, provenance=provenance, config=resolved(cfg.refiner),
                   batch_size=rc.apply_batch_size, overwrite=cfg.overwrite, grayscale=cfg.data.grayscale,
                   channels_last=channels_last, device=device)

@@ -64,6 +64,22 @@ def another_config(folder: Path, config: dict) -> str | None:
     return differences(old.get("config", {}), config)
 
 
+def inputs(paths) -> dict[str, str | None]:
+    """The manifest fingerprint of each dataset folder in ``paths`` (None for a plain folder):
+    the same path holding other data (a refined set made again) is another input."""
+    out = {}
+    for path in (p for p in paths if p):
+        manifest = Path(path) / "dataset.json"
+        out[str(path)] = json.loads(manifest.read_text()).get("fingerprint") if manifest.is_file() else None
+    return out
+
+
+def train_inputs(data) -> list[str]:
+    """The dataset folders a detector run reads (``data.train``, ``data.real_train``, ``data.test``)."""
+    train = [data.train] if isinstance(data.train, str) else list(data.train or [])
+    return [*train, data.real_train, data.test]
+
+
 def record(folder: Path, config: dict) -> str:
     """Write ``folder/run.json``; returns the key."""
     key = fingerprint(config)

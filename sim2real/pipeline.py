@@ -27,6 +27,9 @@ from sim2real.records import parse_class_map
 from sim2real.stages import run_parallel, run_stage
 
 log = logging.getLogger("sim2real.pipeline")
+# the pipeline owns its refine and train folders: a stage killed midway resumes from its last
+# checkpoint, and one whose settings changed starts over in place (sim2real/guard.py)
+OWNED = ("ckpt_path=last", "overwrite=true")
 register_configs()
 
 
@@ -124,8 +127,8 @@ class Pipeline:
         out = self.out / "refined"
         return run_stage("refine", "refine", [
             f"data.sim={q(paths['sim'])}", f"data.real={q(paths['real'])}", f"out_dir={q(out)}",
-            f"seed={self.cfg.seed}", "overwrite=true", *self.logger_overrides, *self.cfg.refine.overrides,
-        ], state_dir=self.state)  # overwrite: the pipeline reruns its own stage when its settings change
+            f"seed={self.cfg.seed}", *OWNED, *self.logger_overrides, *self.cfg.refine.overrides,
+        ], state_dir=self.state)
 
     # -- train ------------------------------------------------------------------------------
     def train(self, paths: dict, refined_dir: Path) -> dict[str, dict]:
@@ -163,7 +166,7 @@ class Pipeline:
         overrides = [
             f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",
             f"out_dir={q(self.out / 'detectors' / name.replace('+', '_'))}", f"seed={self.cfg.seed}",
-            f"data.epoch_size={epoch_size}", "overwrite=true", *self.class_overrides(), *mix_overrides(mix, mode),
+            f"data.epoch_size={epoch_size}", *OWNED, *self.class_overrides(), *mix_overrides(mix, mode),
         ]
         if mix.needs_real:
             overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]

@@ -2,7 +2,9 @@
 
 Each stage is composed from its own primary config (``render``, ``refine``, ``train``) with
 overrides, exactly as its command would be, so the pipeline never holds a second copy of a
-stage's defaults. A stage whose composed config matches a recorded finished run is reused.
+stage's defaults. A stage whose composed config matches a recorded finished run, and whose
+input datasets are the ones it ran on (their manifests' fingerprints), is reused: a refined
+set made again by another refiner retrains the detectors on it.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Sequence
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from sim2real import atomic
+from sim2real import atomic, guard
 from sim2real.app import CONF_DIR, resolved
 from sim2real.config import register_configs
 from sim2real.dataset import fingerprint
@@ -41,7 +43,7 @@ def compose_stage(config_name: str, overrides: Sequence[str]):
 
 def stage_key(cfg_dict: dict) -> str:
     """What decides reuse: the composed config minus tracking and parallelism knobs."""
-    ignore = {"logger", "workers", "shard", "num_threads", "overwrite"}
+    ignore = {"logger", "workers", "shard", "num_threads", "overwrite", "ckpt_path"}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
     if isinstance(cfg_dict.get("trainer"), dict):
         cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
@@ -50,26 +52,37 @@ def stage_key(cfg_dict: dict) -> str:
     return fingerprint(cfg_dict)
 
 
+def input_fingerprints(stage: str, cfg) -> dict[str, str | None]:
+    """The fingerprint of each dataset a stage reads (None for a plain folder of photos)."""
+    if stage == "refine":
+        return guard.inputs([cfg.data.sim, cfg.data.real])
+    if stage == "train":
+        return guard.inputs(guard.train_inputs(cfg.data))
+    return {}
+
+
 def run_stage(stage: str, label: str, overrides: Sequence[str], *, state_dir: Path) -> dict:
     """Run ``stage`` with ``overrides`` (or reuse its recorded result); returns its result dict."""
     config_name, module = STAGES[stage]
     cfg = compose_stage(config_name, overrides)
     key = stage_key(resolved(cfg))
+    inputs = input_fingerprints(stage, cfg)
     marker = Path(state_dir) / f"{label}.json"
     if marker.is_file():
         done = json.loads(marker.read_text())
-        if done.get("key") == key:
+        if done.get("key") == key and done.get("inputs", inputs) == inputs:  # records before inputs: key only
             log.info("%s: reusing the finished result (%s)", label, marker)
             return {**done["result"], "reused": True}
         # the stage is about to overwrite its outputs: a killed run must not leave the old
         # record claiming they are finished
-        log.info("%s: its settings changed since the recorded run; running it again over its old outputs", label)
+        log.info("%s: its settings or its input data changed since the recorded run; running it again over its "
+                 "old outputs", label)
         marker.unlink()
     log.info("%s: sim2real-%s %s", label, config_name, " ".join(overrides))
     start = time.perf_counter()
     result = importlib.import_module(module).run(cfg)
     result = {**(result or {}), "seconds": round(time.perf_counter() - start, 2)}
-    atomic.write_json(marker, {"key": key, "overrides": list(overrides), "result": result}, indent=2)
+    atomic.write_json(marker, {"key": key, "inputs": inputs, "overrides": list(overrides), "result": result}, indent=2)
     return {**result, "reused": False}
 
 

@@ -165,3 +165,40 @@ def test_a_labelled_set_that_yields_no_box_is_an_error(tmp_path):
     (photos / "annotations.json").unlink()
     with pytest.raises(DatasetError, match="a folder of images without labels; looked for .*Pascal VOC"):
         load_labelled(photos, labelled=True)
+
+
+def test_a_perfect_detector_scores_one_on_a_set_seeded_with_every_defect(tmp_path):
+    """Fed the true boxes as predictions, mAP50 is 1.0: the defects neither become phantom
+    ground truth (scored as misses) nor misplace a true box."""
+    import torch
+
+    from train.data import DetectionDataset
+    from train.evaluate import coco_metrics
+    from train.sources import load_source
+
+    items = squares(4, size=(48, 64))
+    root = write_yolo(tmp_path / "yolo", items, val=0)
+    h, w = items[0][0].shape[:2]
+    truth = {}
+    for i, (_, boxes, labels) in enumerate(items):
+        lines = [f"{['tin', 'bottle'].index(n)} {(b[0] + b[2]) / 2 / w:.6f} {(b[1] + b[3]) / 2 / h:.6f} "
+                 f"{(b[2] - b[0]) / w:.6f} {(b[3] - b[1]) / h:.6f}" for b, n in zip(boxes, labels)]
+        if i == 0:  # the first object written as a polygon (its corners), its class as a float
+            x0, y0, x1, y1 = boxes[0] / [w, h, w, h]
+            lines[0] = f"{float(['tin', 'bottle'].index(labels[0]))} {x0} {y0} {x1} {y0} {x1} {y1} {x0} {y1}"
+        if i == 1:  # an object reaching outside the frame: scored as its visible part
+            lines.append("0 0.95 0.5 0.3 0.2")
+            boxes = np.vstack([boxes, [0.8 * w, 0.4 * h, w, 0.6 * h]])
+            labels = [*labels, "tin"]
+        lines += ["0 nan 0.5 0.1 0.1", "1 0.5 0.5 -0.2 0.1", "0 0.5 0.5 0 0.1"]  # NaN, negative, empty
+        (root / "labels" / "train" / f"{i:03d}.txt").write_text("\n".join(lines) + "\n")
+        truth[f"{i:03d}.jpg"] = (np.asarray(boxes, np.float32), labels)
+    source = load_source(root, ["tin", "bottle"], None, key="data.test")
+    data = DetectionDataset(source.samples, ["tin", "bottle"], scoring=True)
+    targets = [data[k][1] for k in range(len(data))]
+    preds = []
+    for sample in source.samples:
+        boxes, labels = truth[sample.record.image_path.name]
+        preds.append({"boxes": torch.as_tensor(boxes), "scores": torch.ones(len(labels)),
+                      "labels": torch.tensor([["tin", "bottle"].index(n) + 1 for n in labels])})
+    assert coco_metrics(preds, targets, ["tin", "bottle"])["map50"] == pytest.approx(1.0)

@@ -50,3 +50,22 @@ def test_rerun_reuses_every_stage(smoke):
     log = again.stdout + again.stderr
     assert log.count("reusing the finished result") == 3 + 1 + len(MIXES)
     assert (out / "refined" / "dataset.json").stat().st_mtime_ns == before
+
+
+def test_a_changed_stage_setting_reruns_that_stage_over_its_own_outputs(smoke):
+    """The pipeline owns its stage folders: a changed refiner setting reruns the refiner (and
+    the detectors on its images) in place, saying so, where the refiner alone would refuse."""
+    from tests.conftest import run_cli
+
+    out, _ = smoke
+    refine = ('refine.overrides=["trainer.max_steps=20","refiner.task_net.steps=20",'
+              '"refiner.metrics.c2st.steps=20","refiner.loss.fg.adv=0.5"]')
+    again = run_cli("sim2real", "experiment=smoke", f"out_dir={out}", refine, "train.mixes=[sim,refined]",
+                    cwd=out.parent, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = again.stdout + again.stderr
+    assert "refine: its settings or its input data changed since the recorded run" in log
+    assert "train_sim: reusing the finished result" in log  # its data did not change
+    assert "train_refined: its settings or its input data changed" in log  # the refined set did
+    refined = json.loads((out / "refined" / "dataset.json").read_text())
+    assert refined["status"] == "complete" and refined["provenance"]["config"]["refiner"]["loss"]["fg"]["adv"] == 0.5

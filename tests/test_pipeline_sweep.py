@@ -24,3 +24,17 @@ def test_fgbg_optuna_two_trials_with_joblib(tmp_path, cli):
     assert all(set(t.params) == {"refiner.loss.fg.adv", "refiner.loss.fg.reg", "refiner.loss.bg.adv",
                                  "refiner.loss.bg.reg"} for t in done)
     assert len(list((tmp_path / "trials").glob("*/dataset.json"))) == 2
+
+
+def test_refine_sweep_gives_every_job_its_own_out_dir(tmp_path, cli):
+    sim = make_shapes_dataset(tmp_path / "sim", num_images=4, size=32, style="sim")
+    real = make_image_folder(tmp_path / "real", num_images=4, size=32)
+    out = tmp_path / "refined"
+    res = cli("sim2real-refine", "-m", "refiner.loss.fg.adv=0.5,1.0", f"hydra.sweep.dir={tmp_path / 'multirun'}",
+              f"data.sim={sim}", f"data.real={real}", f"out_dir={out}", "data.crop=32", "trainer.max_steps=1",
+              "refiner.task_net.steps=1", "evaluate=false", "logger=none", timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    from sim2real.dataset import SimDataset
+
+    adv = {SimDataset(out / job).manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] for job in ("0", "1")}
+    assert adv == {0.5, 1.0}

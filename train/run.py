@@ -145,12 +145,14 @@ def run(cfg: DictConfig) -> dict:
     plan = build_plan(cfg)  # bad data fails here, before out_dir (and its checkpoints) is touched
     out_dir = Path(cfg.out_dir)
     resume = cfg.ckpt_path
-    config = guard.run_config(resolved(cfg), RUN_ONLY)
-    differs = None if cfg.overwrite else guard.another_config(out_dir, config)
-    if differs:
+    config = {**guard.run_config(resolved(cfg), RUN_ONLY), "inputs": guard.inputs(guard.train_inputs(cfg.data))}
+    differs = guard.another_config(out_dir, config)
+    if differs and not cfg.overwrite:
         what = "ckpt_path=last would resume" if resume == "last" else "this run would replace"
         raise ConfigError(f"out_dir={out_dir}: {what} a run of another config ({differs}); "
                           "choose another out_dir or set overwrite=true")
+    if differs:  # overwrite=true: another config's checkpoints are never resumed
+        resume = None
     out_dir.mkdir(parents=True, exist_ok=True)
     if resume is None:
         clear_checkpoints(out_dir)
