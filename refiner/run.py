@@ -147,9 +147,9 @@ def run(cfg: DictConfig) -> dict:
     real, real_paths, skips = load_real(cfg.data.real, target_short=short, max_images=cfg.data.max_real,
                                         grayscale=cfg.data.grayscale)
     check_channels(sim, real_paths, str(cfg.data.real), grayscale=cfg.data.grayscale)
-    if replacing and cfg.ckpt_path == "last":  # another config's checkpoints: start over, never resume them
+    if replacing and cfg.train:  # another config's checkpoints: start over, never resume or keep them
         log.info("%s: overwrite=true replaces a run of another config; training from scratch", work_dir)
-        if cfg.train and _is_rank_zero():
+        if _is_rank_zero():
             shutil.rmtree(work_dir / "checkpoints", ignore_errors=True)
     ckpt = resolve_ckpt(cfg.ckpt_path, work_dir)
     if not cfg.train and ckpt is None:

@@ -96,7 +96,7 @@ def _pipeline_cfg(*overrides: str):
         return compose(config_name="pipeline", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("experiment", ["smoke", "gpu_full"])
+@pytest.mark.parametrize("experiment", ["smoke", "gpu_full", "real_lmo_gpu_full"])
 def test_experiment_stage_overrides_compose(experiment):
     """Every stage override an experiment passes on must compose in that stage's config."""
     from sim2real.pipeline import check_stage_overrides

@@ -169,8 +169,9 @@ def run(cfg: DictConfig) -> dict:
     owns_run = _no_active_tracking_run()
     logger = lightning_logger(cfg.logger, config=resolved(cfg), job_type="train", out_dir=out_dir) if rank == 0 else False
     stages = _stages(cfg, plan)
-    if not stages:
-        log.warning("no training images (data.train empty and no real fraction): evaluating the untrained detector")
+    if not stages and not cfg.pseudo.source:
+        log.warning("no training images (data.train empty and no real fraction): evaluating the %s detector",
+                    "init" if cfg.init else "untrained")
     module = None
     trained_epochs: dict[str, Any] = {}
     for name, parts, epochs, lr_scale, weights in stages:
