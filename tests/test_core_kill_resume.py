@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from sim2real.dataset import SimDataset
@@ -77,4 +78,24 @@ def test_detector_killed_midway_resumes_and_keeps_finished_epochs(tmp_path):
     log = rerun.stdout + rerun.stderr
     assert f"epoch {epoch_killed + 1}: val/map50" in log and "epoch 0: val/map50" not in log
     assert "test/map50" in json.loads((out / "metrics.json").read_text())
+    assert not temp_files(tmp_path)
+
+
+@pytest.mark.slow
+def test_pipeline_killed_in_the_refiner_resumes_without_recomputing(tmp_path):
+    out = tmp_path / "run"
+    cmd = [str(BIN / "sim2real"), "experiment=smoke", f"out_dir={out}",
+           'refine.overrides=["trainer.max_steps=60","refiner.checkpoint_every_n_steps=10",'
+           '"refiner.task_net.steps=20","refiner.metrics.c2st.steps=20"]']
+    ckpts = out / "refined_refiner" / "checkpoints"
+    run_until(cmd, tmp_path, lambda: (ckpts / "step_000020.ckpt").is_file(), timeout=1200)
+    step_killed = torch.load(ckpts / "last.ckpt", weights_only=False)["refiner_step"]
+    assert 10 <= step_killed < 60
+    rerun = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=1500,
+                           env={**os.environ, "WANDB_MODE": "disabled"})
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    log = rerun.stdout + rerun.stderr
+    assert log.count("reusing the finished result") >= 3  # the renders are not made again
+    assert torch.load(ckpts / "last.ckpt", weights_only=False)["refiner_step"] == 60
+    assert (out / "metrics.json").is_file() and SimDataset(out / "refined", require_complete=True)
     assert not temp_files(tmp_path)
