@@ -43,8 +43,10 @@ def compose_stage(config_name: str, overrides: Sequence[str]):
 
 def stage_key(cfg_dict: dict) -> str:
     """What decides reuse: the composed config minus tracking and parallelism knobs."""
-    ignore = {"logger", "workers", "shard", "num_threads", "overwrite", "ckpt_path"}
+    ignore = {"logger", "workers", "shard", "num_threads", "overwrite"}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
+    if cfg_dict.get("ckpt_path") == "last":  # resuming is how a stage runs (records keep their keys);
+        cfg_dict["ckpt_path"] = None         # a checkpoint file given is what it runs from
     if isinstance(cfg_dict.get("trainer"), dict):
         cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
     if cfg_dict.get("schedule") == "merged":  # a merged run never reads the fine-tuning settings

@@ -172,3 +172,11 @@ def test_a_stage_that_runs_again_first_drops_its_old_record(tmp_path):
         run_stage("train", "train_a", [f"data.train=[{tmp_path / 'missing'}]", f"out_dir={tmp_path / 'out'}",
                                        "logger.mode=disabled"], state_dir=state)
     assert not marker.exists()
+
+
+def test_stage_key_ignores_resuming_but_not_a_given_checkpoint():
+    from sim2real.stages import stage_key
+
+    base = {"out_dir": "x", "seed": 0, "ckpt_path": None}  # as composed: every stage has ckpt_path
+    assert stage_key({**base, "ckpt_path": "last", "overwrite": True}) == stage_key(base)
+    assert stage_key({**base, "ckpt_path": "a.ckpt"}) != stage_key({**base, "ckpt_path": "b.ckpt"})
