@@ -38,7 +38,7 @@ def create_refiner(name: str, /, **kwargs: Any) -> Any:
 def _as_config(name: str, kwargs: dict[str, Any]) -> Any:
     from omegaconf import OmegaConf
 
-    from sim2real.config.refine import REFINER_SCHEMAS
+    from refiner.config import REFINER_SCHEMAS
 
     schema = OmegaConf.structured(REFINER_SCHEMAS[name])
     kwargs = {k: v for k, v in kwargs.items() if k != "name"}

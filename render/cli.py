@@ -4,10 +4,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+import render.config  # noqa: F401  (stores the render schema)
 from sim2real.app import CONF_DIR, guarded
-from sim2real.config import register_configs
-
-register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")

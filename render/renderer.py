@@ -21,7 +21,7 @@ from render.frame import apply_intrinsics, frame_size
 from render.occlusion import fractions, silhouette_areas
 from render.sampling import image_rng, sample_image, target_classes
 from render.scenes import get_scene
-from sim2real.config.render import RenderConfig
+from render.config import RenderConfig
 from sim2real.dataset import DatasetWriter
 from sim2real.masks import annotations_from_ids
 

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from sim2real import atomic
 from sim2real.app import CONF_DIR, guarded, resolved
-from sim2real.config import register_configs
+from sim2real.config.pipeline import register_configs
 from sim2real.dataset import SimDataset, fingerprint
 from sim2real.errors import ConfigError, DatasetError, Sim2RealError
 from sim2real.mixes import parse_mix

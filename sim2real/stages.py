@@ -23,7 +23,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from sim2real import atomic, guard
 from sim2real.app import CONF_DIR, resolved
-from sim2real.config import register_configs
+from sim2real.config.pipeline import register_configs
 from sim2real.dataset import fingerprint
 
 log = logging.getLogger(__name__)

@@ -89,7 +89,7 @@ def _pipeline_cfg(*overrides: str):
     from hydra import compose, initialize_config_dir
 
     from sim2real.app import CONF_DIR
-    from sim2real.config import register_configs
+    from sim2real.config.pipeline import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):

@@ -19,7 +19,7 @@ from PIL import Image
 
 from render.run import run
 from sim2real.app import CONF_DIR
-from sim2real.config import register_configs
+from sim2real.config.pipeline import register_configs
 from sim2real.dataset import SimDataset
 
 register_configs()
@@ -199,7 +199,7 @@ def test_asset_without_a_look_gets_random_materials_and_says_so(tmp_path, caplog
 def test_bad_material_value_is_one_line_naming_the_key(tmp_path):
     ply = tmp_path / "red_box.ply"
     write_box_ply(ply, 1.0)
-    # a choice (sim2real/config/choices.py): refused when the config is composed, before any work
+    # a choice (an enum in render/config.py): refused when the config is composed, before any work
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
         with pytest.raises(ConfigCompositionException) as err:
             compose("render", overrides=["logger=none", f"scene.assets=[{{path: {ply}, class_name: b, material: mine}}]"])

@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from sim2real.config.train import AugmentConfig
+from train.config import AugmentConfig
 from sim2real.errors import ConfigError
 from tests.test_train_common import compose_train, shapes
 from train.augment import DetectionAugment

@@ -65,7 +65,7 @@ def check_cards_config(cfg) -> None:
 
 
 def _default_cards_config():
-    from sim2real.config.render import CardsConfig
+    from render.config import CardsConfig
 
     return CardsConfig()
 

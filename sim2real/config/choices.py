@@ -12,39 +12,6 @@ class LoggerMode(StrEnum):
     disabled = "disabled"
 
 
-class AssetMaterial(StrEnum):
-    own = "own"
-    random = "random"
-
-
-class PoseMode(StrEnum):
-    upright = "upright"
-    tilted = "tilted"
-    random = "random"
-
-
-class PlacementMode(StrEnum):
-    ground = "ground"
-    flying = "flying"
-    rows = "rows"
-
-
-class GanMode(StrEnum):
-    lsgan = "lsgan"
-    hinge = "hinge"
-    vanilla = "vanilla"
-
-
-class LrSchedule(StrEnum):
-    cosine = "cosine"
-    constant = "constant"
-
-
-class Schedule(StrEnum):
-    merged = "merged"
-    finetune = "finetune"
-
-
 class FitRule(StrEnum):
     keep = "keep"
     letterbox = "letterbox"

@@ -101,3 +101,13 @@ class PipelineConfig:
     data_dir: Optional[str] = None
     seed: int = 0  # training seed of the refiner and the detectors
     name: Optional[str] = None
+
+
+def register_configs() -> None:
+    """Store every stage's schema (the pipeline composes each stage's config in-process)."""
+    import refiner.config  # noqa: F401
+    import render.config  # noqa: F401
+    import train.config  # noqa: F401
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="pipeline_schema", node=PipelineConfig)

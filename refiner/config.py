@@ -8,13 +8,20 @@ pipeline, ``paper`` for the published sizes); any explicit ``net.*`` value wins 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from sim2real.config.choices import GanMode
 from sim2real.config.common import LoggerConfig, TrainerConfig
+
+
+# choices: a misspelt one fails when the config is composed, listing these
+class GanMode(StrEnum):
+    lsgan = "lsgan"
+    hinge = "hinge"
+    vanilla = "vanilla"
 
 
 @dataclass
@@ -136,11 +143,19 @@ class SimGANConfig(RefinerConfig):
     pretrain_g_steps: int = 50
     pretrain_d_steps: int = 20
     history_fraction: float = 0.5  # share of each discriminator fake batch drawn from history
+    pool_size: int = 256  # the history buffer (Shrivastava et al. keep a large one)
+
+
+def _translation_loss(**kw) -> LossConfig:
+    """Translation models (CycleGAN, CUT, FastCUT) change the objects' look freely; the
+    background is held to the render more (self-regularisation 0.5)."""
+    return LossConfig(fg=RegionLoss(adv=1.0, reg=0.0), bg=RegionLoss(adv=1.0, reg=0.5), **kw)
 
 
 @dataclass
 class CycleGANConfig(RefinerConfig):
     name: str = "cyclegan"
+    loss: LossConfig = field(default_factory=_translation_loss)
 
 
 @dataclass
@@ -150,13 +165,14 @@ class CUTConfig(RefinerConfig):
     num_patches: int = 128
     nce_t: float = 0.07
     flip_equivariance: bool = False
+    loss: LossConfig = field(default_factory=_translation_loss)
 
 
 @dataclass
 class FastCUTConfig(CUTConfig):
     name: str = "fastcut"
     flip_equivariance: bool = True
-    loss: LossConfig = field(default_factory=lambda: LossConfig(nce=10.0, nce_idt=False))
+    loss: LossConfig = field(default_factory=lambda: _translation_loss(nce=10.0, nce_idt=False))
 
 
 @dataclass
@@ -209,10 +225,11 @@ REFINER_SCHEMAS: dict[str, type] = {
 }
 
 
-def _store_refiner_schemas() -> None:
+def _store_schemas() -> None:
     cs = ConfigStore.instance()
+    cs.store(name="refine_schema", node=RefineConfig)
     for name, node in REFINER_SCHEMAS.items():
         cs.store(group="refiner", name=f"{name}_schema", node=node)
 
 
-_store_refiner_schemas()
+_store_schemas()

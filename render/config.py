@@ -9,13 +9,33 @@ mix, the post-render camera model).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Optional
 
-from sim2real.config.choices import AssetMaterial, PlacementMode, PoseMode
+from hydra.core.config_store import ConfigStore
+
 from sim2real.config.common import LoggerConfig
 
 
 # ----------------------------------------------------------------------------- scene
+# choices: a misspelt one fails when the config is composed, listing these
+class AssetMaterial(StrEnum):
+    own = "own"
+    random = "random"
+
+
+class PoseMode(StrEnum):
+    upright = "upright"
+    tilted = "tilted"
+    random = "random"
+
+
+class PlacementMode(StrEnum):
+    ground = "ground"
+    flying = "flying"
+    rows = "rows"
+
+
 @dataclass
 class JitterConfig:
     """Per-image perturbation of an asset's own look; 0 everywhere keeps it exactly."""
@@ -280,3 +300,6 @@ class RenderConfig:
     overwrite: bool = False
     progress: bool = True
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+
+
+ConfigStore.instance().store(name="render_schema", node=RenderConfig)

@@ -2,10 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional
 
-from sim2real.config.choices import LrSchedule, Schedule
+from hydra.core.config_store import ConfigStore
+
 from sim2real.config.common import LoggerConfig, TrainerConfig
+
+
+# choices: a misspelt one fails when the config is composed, listing these
+class LrSchedule(StrEnum):
+    cosine = "cosine"
+    constant = "constant"
+
+
+class Schedule(StrEnum):
+    merged = "merged"
+    finetune = "finetune"
 
 
 @dataclass
@@ -179,3 +192,6 @@ class TrainConfig:
     num_threads: Optional[int] = None  # torch threads per process (null: torch's default)
     plots: bool = True
     num_plot_images: int = 16
+
+
+ConfigStore.instance().store(name="train_schema", node=TrainConfig)
