@@ -21,9 +21,9 @@ def main(cfg: DictConfig) -> float | None:
     finally:
         tracking.finish()
     if cfg.objective.enabled and result:
-        from sim2real.objective import refined_val_map
+        from hydra.utils import get_method
 
-        return refined_val_map(cfg, result["out_dir"])
+        return get_method(cfg.objective.function)(cfg, result["out_dir"])
     return None
 
 

@@ -195,6 +195,9 @@ class ObjectiveConfig:
     detector trained on the refined set, scored on ``val``, a labelled real validation set."""
 
     enabled: bool = False
+    # (cfg, refined_dir) -> float, by import path: the default trains a detector, so it lives
+    # on the top floor (pipeline/objective.py), which the refiner does not import
+    function: str = "pipeline.objective.refined_val_map"
     val: Optional[str] = None
     metric: str = "map50"
     train_overrides: list[str] = field(default_factory=lambda: ["trainer.max_epochs=4"])

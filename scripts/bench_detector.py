@@ -24,7 +24,7 @@ from hydra import compose, initialize_config_dir
 from torchmetrics.detection import MeanAveragePrecision
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.instantiate import make_optimizer
 from sim2real.synthetic import make_shapes_dataset
 from train.data import DetectionDataset, eval_loader, train_loader

@@ -18,7 +18,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.importing import import_labelled
 
 

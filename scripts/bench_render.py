@@ -23,7 +23,7 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 
 
 def steady(done_at: list[float], warmup: int, window: int) -> dict:

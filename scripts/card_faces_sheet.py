@@ -20,7 +20,7 @@ from PIL import Image
 
 from render.scenes.card_faces import RANKS, STYLES, draw_back, draw_face, rounded_mask
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.errors import ConfigError
 
 FELT = (38, 84, 58)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from refiner import engine
 from refiner.run import run
-from sim2real.stages import compose_stage
+from pipeline.stages import compose_stage
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.errors import ConfigError
 
 LMO_CLASSES = {"obj_000001": "ape", "obj_000005": "can", "obj_000006": "cat", "obj_000008": "driller",

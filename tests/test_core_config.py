@@ -5,7 +5,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 
 PRIMARY = ["render", "refine", "train", "pipeline"]
 COMMANDS = {"render": "sim2real-render", "refine": "sim2real-refine", "train": "sim2real-train",

@@ -2,8 +2,8 @@
 import pytest
 
 from sim2real.errors import ConfigError
-from sim2real.mixes import parse_mix
-from sim2real.mixing import content_addressed, mix_overrides, plan_phases
+from pipeline.mixes import parse_mix
+from pipeline.mixing import content_addressed, mix_overrides, plan_phases
 from tests.test_train_common import FAST, compose_train, shapes
 
 

@@ -4,8 +4,8 @@ import pytest
 from PIL import Image
 
 from sim2real.errors import ConfigError
-from sim2real.mixes import parse_mix
-from sim2real.report import collect_metrics, real_fraction_figure, sample_grid, slice_rows, timing_rows
+from pipeline.mixes import parse_mix
+from pipeline.report import collect_metrics, real_fraction_figure, sample_grid, slice_rows, timing_rows
 
 
 def test_mix_names():
@@ -53,7 +53,7 @@ def test_sample_grid_shape(tmp_path):
 
 
 def test_summary_rows_put_refinement_against_the_in_domain_ceiling():
-    from sim2real.report import summary_rows
+    from pipeline.report import summary_rows
 
     metrics = {"detector.sim.map50": 0.10, "detector.refined.map50": 0.12, "detector.real100.map50": 0.18,
                "realism.c2st.sim": 0.66, "realism.c2st.refined": 0.61, "labels.preservation": 0.98,
@@ -69,7 +69,7 @@ def test_summary_rows_put_refinement_against_the_in_domain_ceiling():
 
 
 def test_camera_rows_pair_each_effect_with_its_spread():
-    from sim2real.report import camera_rows
+    from pipeline.report import camera_rows
 
     metrics = {"realism.c2st.sim": 0.6, "camera.blur": 0.45, "camera.blur.spread": 0.05,
                "camera.read_noise": 0.014, "camera.read_noise.spread": 0.1}
@@ -89,7 +89,7 @@ def _pipeline_cfg(*overrides: str):
     from hydra import compose, initialize_config_dir
 
     from sim2real.app import CONF_DIR
-    from sim2real.config.pipeline import register_configs
+    from pipeline.config import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
@@ -99,7 +99,7 @@ def _pipeline_cfg(*overrides: str):
 @pytest.mark.parametrize("experiment", ["smoke", "gpu_full", "real_lmo_gpu_full"])
 def test_experiment_stage_overrides_compose(experiment):
     """Every stage override an experiment passes on must compose in that stage's config."""
-    from sim2real.pipeline import check_stage_overrides
+    from pipeline.run import check_stage_overrides
 
     cfg = _pipeline_cfg(f"experiment={experiment}")
     assert cfg.refine.overrides and cfg.train.overrides
@@ -112,7 +112,7 @@ def test_experiment_stage_overrides_compose(experiment):
     ('render.overrides=["reality.samples=many"]', r"^render\.overrides=.*reality\.samples"),
 ])
 def test_a_bad_stage_override_fails_before_any_work(tmp_path, override, message):
-    from sim2real.pipeline import run
+    from pipeline.run import run
 
     out = tmp_path / "run"
     with pytest.raises(ConfigError, match=message) as err:
@@ -123,7 +123,7 @@ def test_a_bad_stage_override_fails_before_any_work(tmp_path, override, message)
 
 def test_parallel_stage_runs_raise_the_child_error(tmp_path):
     from sim2real.errors import Sim2RealError
-    from sim2real.stages import run_parallel
+    from pipeline.stages import run_parallel
 
     runs = {f"train_{k}": [f"data.train=[{tmp_path / k}]", f"out_dir={tmp_path / 'out' / k}", "logger.mode=disabled"]
             for k in ("a", "b")}
@@ -137,9 +137,9 @@ def test_parallel_stage_runs_raise_the_child_error(tmp_path):
 def test_bad_user_data_fails_before_any_rendering(tmp_path):
     from omegaconf import OmegaConf
 
-    from sim2real.config.pipeline import PipelineDataConfig
+    from pipeline.config import PipelineDataConfig
     from sim2real.errors import DatasetError
-    from sim2real.pipeline import check_user_data
+    from pipeline.run import check_user_data
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -162,7 +162,7 @@ def test_a_stage_that_runs_again_first_drops_its_old_record(tmp_path):
     import json
 
     from sim2real.errors import Sim2RealError
-    from sim2real.stages import run_stage
+    from pipeline.stages import run_stage
 
     state = tmp_path / "state"
     state.mkdir()
@@ -175,7 +175,7 @@ def test_a_stage_that_runs_again_first_drops_its_old_record(tmp_path):
 
 
 def test_stage_key_ignores_resuming_but_not_a_given_checkpoint():
-    from sim2real.stages import stage_key
+    from pipeline.stages import stage_key
 
     base = {"out_dir": "x", "seed": 0, "ckpt_path": None}  # as composed: every stage has ckpt_path
     assert stage_key({**base, "ckpt_path": "last", "overwrite": True}) == stage_key(base)

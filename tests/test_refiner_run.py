@@ -15,7 +15,7 @@ from PIL import Image
 from refiner.engine import RefinerDiverged
 from refiner.run import METRIC_KEYS, run
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.dataset import SimDataset
 from sim2real.errors import ConfigError, DatasetError
 from sim2real.synthetic import make_image_folder, make_shapes_dataset

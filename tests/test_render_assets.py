@@ -19,7 +19,7 @@ from PIL import Image
 
 from render.run import run
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.dataset import SimDataset
 
 register_configs()

@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 
 from render.run import run
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.dataset import SimDataset
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.masks import bbox_of, decode_rle

@@ -18,7 +18,7 @@ from render.scenes.card_layouts import CARD_H, CARD_T, CARD_W, STEP, covers, ind
 from render.scenes.cards import card_mesh
 from render.validate import check_config
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.dataset import SimDataset
 from sim2real.errors import ConfigError
 from tests.test_render_blender import assert_labels_exact

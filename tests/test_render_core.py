@@ -18,7 +18,7 @@ from render.sampling import Catalog, sample_image
 from render.scenes import get_scene
 from render.validate import check_config, shard_range
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.errors import ConfigError
 
 register_configs()

@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from sim2real.app import CONF_DIR
-from sim2real.config.pipeline import register_configs
+from pipeline.config import register_configs
 from sim2real.synthetic import make_shapes_dataset
 
 register_configs()

@@ -16,9 +16,3 @@ class FitRule(StrEnum):
     keep = "keep"
     letterbox = "letterbox"
     crop = "crop"
-
-
-class Mixing(StrEnum):
-    finetune = "finetune"
-    balanced = "balanced"
-    merged = "merged"

@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 def refined_val_map(cfg: DictConfig, refined_dir: str | Path) -> float:
     """Train the objective's quick detector on ``refined_dir``, return ``objective.metric`` on
     ``objective.val``."""
-    from sim2real.pipeline import q
-    from sim2real.stages import compose_stage
+    from pipeline.run import q
+    from pipeline.stages import compose_stage
     from train.run import run as train
 
     obj = cfg.objective

@@ -21,9 +21,9 @@ from typing import Sequence
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from pipeline.config import register_configs
 from sim2real import atomic, guard
 from sim2real.app import CONF_DIR, resolved
-from sim2real.config.pipeline import register_configs
 from sim2real.dataset import fingerprint
 
 log = logging.getLogger(__name__)

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Optional
 
-from sim2real.config.choices import FitRule, Mixing
+from sim2real.config.choices import FitRule
 from sim2real.config.common import LoggerConfig
+
+
+class Mixing(StrEnum):
+    finetune = "finetune"
+    balanced = "balanced"
+    merged = "merged"
 
 
 @dataclass
@@ -72,7 +79,7 @@ class PipelineRefineConfig:
 class PipelineTrainConfig:
     mixes: list[str] = field(default_factory=lambda: [
         "sim", "refined", "sim+real10", "refined+real10", "real10", "real100"])
-    # how synthetic and real images mix (sim2real/mixing.py): finetune | balanced | merged
+    # how synthetic and real images mix (pipeline/mixing.py): finetune | balanced | merged
     mixing: Mixing = Mixing.finetune
     # mixes with renders then self-train on the unlabelled real photos (data.real): the detector
     # labels them and trains on its confident boxes too (train/pseudo.py, pseudo.* in train.overrides)

@@ -6,19 +6,16 @@ import html
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 from PIL import Image
 
+from pipeline.mixes import parse_mix
 from sim2real import atomic
 from sim2real.dataset import SimDataset
 from sim2real.images import list_images, read_rgb
 from sim2real.readers import load_unlabelled
-from sim2real.mixes import parse_mix
-
-if TYPE_CHECKING:
-    from sim2real.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +180,19 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 td:first-child,th:first-child{text-align:left}img{max-width:100%}h2{margin-top:1.6em}.note{color:#a40}"""
 
 
-def write_report(pipe: "Pipeline", paths: Mapping, refined_dir: Path, refine: Mapping,
+class Run(Protocol):
+    """What the report reads of the running pipeline (pipeline.run.Pipeline)."""
+
+    out: Path
+    cfg: object
+    group: str
+    notes: list[str]
+
+
+def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
                  detectors: Mapping[str, Mapping], metrics: dict) -> Path:
     from sim2real.camera_stats import median_rows
-    from sim2real.gap import tsne_plot
+    from pipeline.gap import tsne_plot
 
     out, rcfg = pipe.out, pipe.cfg.report
     figures = out / "figures"

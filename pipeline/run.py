@@ -13,20 +13,19 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import hydra
 from omegaconf import DictConfig
 
+from pipeline.config import register_configs
+from pipeline.mixes import parse_mix
+from pipeline.mixing import check_mixing, content_addressed, mix_overrides, plan_phases, pretrained_mix
+from pipeline.stages import run_parallel, run_stage
 from sim2real import atomic
-from sim2real.app import CONF_DIR, guarded, resolved
-from sim2real.config.pipeline import register_configs
+from sim2real.app import resolved
 from sim2real.dataset import SimDataset, fingerprint
 from sim2real.errors import ConfigError, DatasetError, Sim2RealError
-from sim2real.mixes import parse_mix
-from sim2real.mixing import check_mixing, content_addressed, mix_overrides, plan_phases, pretrained_mix
 from sim2real.records import parse_class_map
-from sim2real.stages import run_parallel, run_stage
 
-log = logging.getLogger("sim2real.pipeline")
+log = logging.getLogger("pipeline.run")
 # the pipeline owns its refine and train folders: a stage killed midway resumes from its last
 # checkpoint, and one whose settings changed starts over in place (sim2real/guard.py)
 OWNED = ("ckpt_path=last", "overwrite=true")
@@ -132,7 +131,7 @@ class Pipeline:
 
     # -- train ------------------------------------------------------------------------------
     def train(self, paths: dict, refined_dir: Path) -> dict[str, dict]:
-        """Every mix's detector (``train.mixing``: sim2real/mixing.py), ``train.jobs`` at a time."""
+        """Every mix's detector (``train.mixing``: pipeline/mixing.py), ``train.jobs`` at a time."""
         if paths["real_test"] is None:
             return {}
         mode = self.cfg.train.mixing
@@ -206,7 +205,7 @@ class Pipeline:
 
     # -- all --------------------------------------------------------------------------------
     def run(self) -> dict:
-        from sim2real.report import collect_metrics, write_report
+        from pipeline.report import collect_metrics, write_report
 
         self.out.mkdir(parents=True, exist_ok=True)
         for mix in self.cfg.train.mixes:
@@ -278,7 +277,7 @@ def check_user_data(d) -> None:
 def scene_classes(cfg: DictConfig) -> list[str]:
     """The classes the render stage will draw, from its composed config (no Blender)."""
     from render.sampling import target_classes
-    from sim2real.stages import compose_stage
+    from pipeline.stages import compose_stage
 
     render = compose_stage("render", [f"scene={cfg.render.scene}", *cfg.render.overrides])
     return target_classes(render.scene)
@@ -309,7 +308,7 @@ def check_classes(cfg: DictConfig) -> None:
 def check_stage_overrides(cfg: DictConfig) -> None:
     """Compose every stage with its ``<stage>.overrides`` before any work: a typo in a stage
     override fails in a second, not after the render."""
-    from sim2real.stages import STAGES, compose_stage
+    from pipeline.stages import STAGES, compose_stage
 
     for stage, overrides, fixed in (("render", cfg.render.overrides, [f"scene={cfg.render.scene}"]),
                                     ("refine", cfg.refine.overrides, []), ("train", cfg.train.overrides, [])):
@@ -349,12 +348,3 @@ def run(cfg: DictConfig) -> dict:
     check_classes(cfg)
     return Pipeline(cfg).run()
 
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="pipeline")
-@guarded
-def main(cfg: DictConfig) -> None:
-    run(cfg)
-
-
-if __name__ == "__main__":
-    main()

@@ -16,8 +16,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from pipeline.mixes import Mix, parse_mix
 from sim2real.errors import ConfigError
-from sim2real.mixes import Mix, parse_mix
 
 MIXING = ("finetune", "balanced", "merged")
 
