@@ -58,7 +58,7 @@ class LossConfig:
 
 @dataclass
 class NetConfig:
-    """Explicit sizes; ``None`` takes the preset's value (see refiner/presets.py)."""
+    """Explicit sizes; ``None`` takes the preset's value (each model's presets, next to it in refiner/models/)."""
 
     ngf: Optional[int] = None  # generator width
     n_blocks: Optional[int] = None  # generator ResNet blocks

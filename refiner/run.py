@@ -25,7 +25,7 @@ from refiner.data import CropPairs, SimData, check_channels, load_real, load_sim
 from refiner.engine import RefinerModule, StepCheckpoint, make_strategy
 from refiner.guard import check_outputs, record_run, run_config, run_key
 from refiner.metrics import c2st, kid, label_preservation
-from refiner.registry import create_refiner
+from refiner.models import create as create_refiner
 from refiner.tasknet import TinySegmenter, train_task_net
 from sim2real import atomic, tracking
 from sim2real.app import resolved, seed_everything

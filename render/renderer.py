@@ -17,11 +17,11 @@ from omegaconf import OmegaConf
 
 from render import camera_model
 from render.colour import to_display
+from render.config import RenderConfig
 from render.frame import apply_intrinsics, frame_size
 from render.occlusion import fractions, silhouette_areas
 from render.sampling import image_rng, sample_image, target_classes
-from render.scenes import get_scene
-from render.config import RenderConfig
+from render.scenes import create as create_scene
 from sim2real.dataset import DatasetWriter
 from sim2real.masks import annotations_from_ids
 
@@ -74,7 +74,7 @@ class Renderer:
         from render.blender.stage import Stage, reset_blender
 
         self.cfg = cfg = to_config(cfg)
-        kind = get_scene(cfg.scene.name)
+        kind = create_scene(cfg.scene.name)
         reset_blender()
         builtin = kind.target_meshes()
         targets = {c: builtin[c] for c in cfg.scene.classes if cfg.scene.include_builtin and c in builtin}

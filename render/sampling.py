@@ -14,7 +14,7 @@ import numpy as np
 from render.colour import hsv, kelvin_to_rgb
 from render.geometry import Mesh, bend
 from render.placement import Placer, sample_disc
-from render.scenes import SceneKind, apply_deform, generic_material
+from render.scenes.base import SceneKind, apply_deform, generic_material
 from sim2real.errors import ConfigError
 
 LIGHT_TYPES = ("POINT", "SUN", "AREA", "SPOT")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from render.placement import check_feasible
 from render.sampling import target_classes
-from render.scenes import get_scene
+from render.scenes import create as create_scene
 from sim2real.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def check_config(cfg) -> None:
         raise ConfigError("scene.classes: no target class (empty classes and no assets)")
     check_asset_paths(cfg.scene.assets)
     warn_unusable_backgrounds(cfg.reality.background)
-    kind = get_scene(cfg.scene.name)
+    kind = create_scene(cfg.scene.name)
     meshes = kind.target_meshes()
     unknown = [c for c in cfg.scene.classes if cfg.scene.include_builtin and c not in meshes]
     if unknown:

@@ -28,7 +28,7 @@ from pipeline.config import register_configs
 from sim2real.instantiate import make_optimizer
 from sim2real.synthetic import make_shapes_dataset
 from train.data import DetectionDataset, eval_loader, train_loader
-from train.detectors import create_detector
+from train.detectors import create as create_detector
 from train.module import DetectorModule
 from train.sources import load_source
 

@@ -25,7 +25,7 @@ from typing import Callable
 
 import torch
 
-from refiner.registry import create_refiner
+from refiner.models import create as create_refiner
 
 log = logging.getLogger("bench_refiner")
 PAPER = {"preset": "paper", "loss": {"label": 0.0}, "diffaug": {"enabled": False}, "task_net": {"enabled": False}}

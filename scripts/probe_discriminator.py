@@ -3,7 +3,7 @@
     python scripts/probe_discriminator.py --real data/real --sim data/sim \
         --settings "bs1:color,translation,cutout" "bs8:translation,cutout" "bs8:" --out probe_d.json
 
-The ``small`` PatchGAN (ndf 32, 2 layers, instance norm; refiner/presets.py) is trained with
+The ``small`` PatchGAN (ndf 32, 2 layers, instance norm; refiner/models/base.py STRIDED_PRESETS) is trained with
 the LSGAN loss on random, flipped ``--crop`` crops (batch ``bs``, Adam 2e-4, betas 0.5/0.999)
 with the given DiffAugment policy (empty: none), as the refiner feeds its discriminator, but
 against sim images instead of refined ones and without the FG/BG split or image pool. Score: ROC AUC of the mean patch output on

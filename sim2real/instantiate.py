@@ -1,6 +1,7 @@
 """Every ``hydra.utils.instantiate`` call of the project lives here.
 
-Models are built through registries (``create_refiner``, ``create_detector``) from plain config;
+Models are built through registries (``render.scenes.create``, ``refiner.models.create``,
+``train.detectors.create``; sim2real/registry.py) from plain config;
 what Hydra instantiates are ``_target_`` nodes: optimisers, schedulers, callbacks, the trainer.
 """
 from __future__ import annotations

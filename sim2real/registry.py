@@ -78,4 +78,5 @@ class Registry:
         try:
             return OmegaConf.merge(OmegaConf.structured(entry.schema), values)
         except Exception as exc:  # omegaconf validation: unknown key or wrong type
-            raise ConfigError(f"{self.kind} {name}: {exc}".splitlines()[0]) from exc
+            key = getattr(exc, "full_key", None)
+            raise ConfigError(f"{self.kind} {name}: " + (f"{key}: " if key else "") + str(exc).splitlines()[0]) from exc

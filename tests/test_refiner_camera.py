@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from refiner.camera_model import CameraModel, statistics_loss
-from refiner.registry import create_refiner
+from refiner.models import create as create_refiner
 
 
 def _scene(n: int = 4, size: int = 48, seed: int = 0) -> torch.Tensor:

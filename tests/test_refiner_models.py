@@ -7,7 +7,7 @@ import torch
 from refiner.augment import DiffAugment
 from refiner.layers import PatchDiscriminator, ResnetGenerator
 from refiner.losses import GANLoss, region_l1
-from refiner.registry import create_refiner, list_refiners
+from refiner.models import create as create_refiner, names as list_refiners
 from sim2real.errors import ConfigError
 
 TINY = {"net": {"ngf": 8, "n_blocks": 1, "ndf": 8, "n_layers_d": 1}, "task_net": {"enabled": False},

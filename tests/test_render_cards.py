@@ -12,7 +12,7 @@ from render.geometry import bend
 from render.renderer import to_config
 from render.run import run
 from render.sampling import Catalog, euler_matrix, sample_image
-from render.scenes import get_scene
+from render.scenes import create as create_scene
 from render.scenes import card_faces as F
 from render.scenes.card_layouts import CARD_H, CARD_T, CARD_W, STEP, covers, index_points, indices_visible, overlaps
 from render.scenes.cards import card_mesh
@@ -143,7 +143,7 @@ def _sample(*overrides: str, n: int = 40, **cards):
     for key, value in cards.items():
         setattr(cfg.scene.cards, key, value)
     check_config(cfg)
-    kind = get_scene("cards")
+    kind = create_scene("cards")
     cat = Catalog(kind.target_meshes(), kind.distractor_meshes(), ["city"], [])
     return [sample_image(cfg, i, kind, cat) for i in range(n)]
 

@@ -15,7 +15,7 @@ from render.exr import read_exr
 from render.geometry import box, crush, dent, revolve, cylinder_profile
 from render.renderer import to_config
 from render.sampling import Catalog, sample_image
-from render.scenes import get_scene
+from render.scenes import create as create_scene
 from render.validate import check_config, shard_range
 from sim2real.app import CONF_DIR
 from pipeline.config import register_configs
@@ -30,7 +30,7 @@ def compose_render(*overrides: str):
 
 
 def catalog(scene: str) -> Catalog:
-    kind = get_scene(scene)
+    kind = create_scene(scene)
     return Catalog(kind.target_meshes(), kind.distractor_meshes(), ["city", "forest"], [])
 
 
@@ -39,7 +39,7 @@ def catalog(scene: str) -> Catalog:
 def test_every_preset_composes_and_samples_deterministically(scene, reality):
     cfg = to_config(compose_render(f"scene={scene}", f"reality={reality}"))
     check_config(cfg)
-    kind, cat = get_scene(scene), catalog(scene)
+    kind, cat = create_scene(scene), catalog(scene)
     for index in range(5):
         a, ga = sample_image(cfg, index, kind, cat)
         b, gb = sample_image(cfg, index, kind, cat)
@@ -57,7 +57,7 @@ def test_every_preset_composes_and_samples_deterministically(scene, reality):
 
 def test_ground_objects_do_not_overlap():
     cfg = to_config(compose_render("scene.objects.count=[6,6]"))
-    kind, cat = get_scene("primitives"), catalog("primitives")
+    kind, cat = create_scene("primitives"), catalog("primitives")
     for index in range(10):
         meta, _ = sample_image(cfg, index, kind, cat)
         xy = np.array([o["location"][:2] for o in meta["objects"]])
@@ -136,7 +136,7 @@ def test_exr_reader_rejects_other_files(tmp_path):
 
 def test_rows_layout_places_objects_on_a_grid_without_overlap():
     cfg = to_config(compose_render("scene.objects.placement.mode=rows", "scene.objects.count=[5,5]"))
-    meta, _ = sample_image(cfg, 0, get_scene("primitives"), catalog("primitives"))
+    meta, _ = sample_image(cfg, 0, create_scene("primitives"), catalog("primitives"))
     xy = np.array([o["location"][:2] for o in meta["objects"]])
     d = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(5) * 99
     assert d.min() > 1.0  # pitch is twice the largest bounding radius
@@ -146,7 +146,7 @@ def test_containers_stack_rests_the_top_layer_above_the_bottom():
     cfg = to_config(compose_render("scene=containers", "scene.objects.count=[5,5]",
                                    "scene.containers.arrangement_weights={stack: 1.0}",
                                    "scene.objects.negative_fraction=0"))
-    meta, _ = sample_image(cfg, 0, get_scene("containers"), catalog("containers"))
+    meta, _ = sample_image(cfg, 0, create_scene("containers"), catalog("containers"))
     z = sorted(o["location"][2] for o in meta["objects"])
     assert z[-1] > z[0] + 0.5
 
@@ -154,7 +154,7 @@ def test_containers_stack_rests_the_top_layer_above_the_bottom():
 def test_photo_grounds_are_drawn_only_when_asked_and_leave_other_draws_alone():
     plain = to_config(compose_render("scene=primitives"))
     photo = to_config(compose_render("scene=primitives", "reality.materials.ground_image_prob=1.0"))
-    kind = get_scene("primitives")
+    kind = create_scene("primitives")
     cat = Catalog(kind.target_meshes(), kind.distractor_meshes(), [], [], textures=["hdri:city", "hdri:forest"])
     for i in range(4):
         a, _ = sample_image(plain, i, kind, cat)

@@ -8,7 +8,7 @@ import torch
 
 from sim2real.errors import ConfigError
 from tests.test_train_common import FAST, compose_train, shapes
-from train.detectors import DETECTORS, auto_anchor_sizes, create_detector
+from train.detectors import auto_anchor_sizes, create as create_detector, names as detector_names
 from train.run import run
 
 DETECTOR_CONFIGS = {
@@ -26,7 +26,7 @@ def data(tmp_path_factory):
 
 
 def test_every_registered_detector_has_a_config():
-    assert set(DETECTOR_CONFIGS) == set(DETECTORS)
+    assert set(DETECTOR_CONFIGS) == set(detector_names())
 
 
 # Fewer sampled RoIs keep the ResNet-50 R-CNN heads (4 convs on every RoI) quick on 2 cores.

@@ -23,7 +23,7 @@ class Schedule(StrEnum):
 
 @dataclass
 class DetectorConfig:
-    """One detector of ``train.detectors.DETECTORS`` and how it is optimised."""
+    """One detector of ``train.detectors`` (train/registry.py) and how it is optimised."""
 
     name: str = "fcos_tiny"
     image_size: Optional[int] = None  # null: the largest side of the training images

@@ -1,4 +1,5 @@
-"""Detector registry: ``create_detector(name, num_classes, image_size, **kw)``.
+"""The detectors (``detector.name``), each registered next to its builder (train/registry.py),
+and ``create(name, num_classes, image_size, **kw)``.
 
 Every model is a torchvision detector built with ``weights=None, weights_backbone=None``
 (nothing downloads); a local weights file can be given instead and a missing one is a
@@ -12,7 +13,6 @@ models are built with ``num_classes + 1`` outputs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -29,29 +29,19 @@ from torchvision.ops import MultiScaleRoIAlign
 
 from sim2real.errors import ConfigError
 from train.backbones import tiny_fpn_backbone
+from train.registry import DETECTORS, register
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DetectorSpec:
-    """How to build one detector and what it needs from the data."""
-
-    build: Callable[..., nn.Module]
-    needs_masks: bool = False
-    adapt_anchors: bool = True  # anchor-based (RPN/RetinaNet); FCOS/SSD keep their own scheme
-    description: str = ""
+# What callers may ask of a detector before building it (``register(name, **info)``):
+#   needs_masks: it trains on instance masks (Mask R-CNN)
+#   adapt_anchors: anchor-based (RPN / RetinaNet); FCOS and SSD keep their own scheme
+INFO_DEFAULTS = {"needs_masks": False, "adapt_anchors": True}
 
 
-DETECTORS: dict[str, DetectorSpec] = {}
-
-
-def register(name: str, **spec_kw: Any) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        DETECTORS[name] = DetectorSpec(build=fn, description=((fn.__doc__ or name).strip().splitlines() or [name])[0], **spec_kw)
-        return fn
-
-    return wrap
+def info(name: str, key: str) -> Any:
+    return DETECTORS.get(name).info.get(key, INFO_DEFAULTS[key])
 
 
 # --- torchvision's detectors, untrained ------------------------------------------------------
@@ -189,7 +179,7 @@ def _load_matching(module: nn.Module, state: dict[str, torch.Tensor], key: str) 
     log.info("%s: loaded %d/%d tensors (%d skipped)", key, len(keep), len(own), len(state) - len(keep))
 
 
-def create_detector(name: str, num_classes: int, image_size: int, *, weights: str | None = None,
+def create(name: str, num_classes: int, image_size: int, *, weights: str | None = None,
                     weights_backbone: str | None = None, anchor_sizes: Sequence[Sequence[int]] | None = None,
                     box_sizes: np.ndarray | None = None, **kw: Any) -> nn.Module:
     """Build detector ``name`` for ``num_classes`` object classes on ``image_size`` inputs.
@@ -198,13 +188,10 @@ def create_detector(name: str, num_classes: int, image_size: int, *, weights: st
     body). ``anchor_sizes``: explicit sizes per level; default follows ``box_sizes``.
     Further keywords go to the builder (e.g. ``box_score_thresh``, ``fpn_channels``).
     """
-    if name not in DETECTORS:
-        raise ConfigError(f"detector.name: unknown detector {name!r}; known: {sorted(DETECTORS)}")
     if num_classes < 1:
         raise ConfigError(f"detector needs at least one class, got {num_classes}")
-    spec = DETECTORS[name]
-    model = spec.build(num_classes + 1, int(image_size), **kw)
-    if spec.adapt_anchors:
+    model = DETECTORS.create(name, num_classes + 1, int(image_size), **kw)
+    if info(name, "adapt_anchors"):
         _set_anchors(model, anchor_sizes, int(image_size), box_sizes)
     elif anchor_sizes:
         raise ConfigError(f"detector.anchor_sizes: {name} does not use configurable anchors")
@@ -217,6 +204,8 @@ def create_detector(name: str, num_classes: int, image_size: int, *, weights: st
 
 
 def needs_masks(name: str) -> bool:
-    if name not in DETECTORS:
-        raise ConfigError(f"detector.name: unknown detector {name!r}; known: {sorted(DETECTORS)}")
-    return DETECTORS[name].needs_masks
+    return bool(info(name, "needs_masks"))
+
+
+def names() -> list[str]:
+    return DETECTORS.names()

@@ -23,7 +23,7 @@ from sim2real.tracking import finish, lightning_logger
 from train import plots, report
 from train.augment import DetectionAugment
 from train.data import DetectionDataset, eval_loader, train_loader
-from train.detectors import create_detector, needs_masks
+from train.detectors import create as create_detector, needs_masks
 from train.evaluate import coco_metrics, predict, prefixed
 from train.fit import clear_checkpoints, fit_stage, global_rank
 from train.module import DetectorModule

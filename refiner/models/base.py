@@ -18,7 +18,26 @@ from torch import nn
 from refiner.augment import DiffAugment
 from refiner.layers import PatchDiscriminator, ResnetGenerator, init_weights, pad_to_multiple
 from refiner.losses import GANLoss, r1_penalty, region_adv_loss, region_l1
-from refiner.presets import net_sizes
+from refiner.registry import REFINERS
+from sim2real.errors import ConfigError
+
+
+# Network sizes per preset: ``small`` (CPU pipeline: minutes on 2 cores) and ``paper`` (the
+# publications: CycleGAN / CUT / FastCUT use a 64-filter ResNet generator with 2 downsamplings
+# and 9 blocks and a 70x70 PatchGAN). Each model registers its table with ``presets=``.
+STRIDED_PRESETS = {
+    "small": dict(ngf=24, n_blocks=3, n_down=2, ndf=32, n_layers_d=2, norm="instance"),
+    "paper": dict(ngf=64, n_blocks=9, n_down=2, ndf=64, n_layers_d=3, norm="instance"),
+}
+
+
+def net_sizes(presets: dict[str, dict[str, Any]], preset: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The preset's sizes with every non-None ``refiner.net.*`` override applied."""
+    if preset not in presets:
+        raise ConfigError(f"refiner.preset must be one of {sorted(presets)}, got {preset!r}")
+    sizes = dict(presets[preset])
+    sizes.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return sizes
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,6 @@ class ImagePool:
 class Refiner(nn.Module):
     """Base class. Subclasses build their networks and define ``forward``/``loss_g``/``loss_d``."""
 
-    model_name = "base"
     loss_names: tuple[str, ...] = ()
     visual_names: tuple[str, ...] = ("sim", "refined", "real")
     min_batch_size = 1  # below this the run warns (a model that matches batch statistics needs more)
@@ -74,7 +92,8 @@ class Refiner(nn.Module):
     def __init__(self, cfg: Any) -> None:
         super().__init__()
         self.cfg = cfg
-        self.sizes = net_sizes(self.model_name, cfg.preset, dict(cfg.net))
+        self.model_name = cfg.name
+        self.sizes = net_sizes(REFINERS.get(cfg.name).presets, cfg.preset, dict(cfg.net))
         self.gan = GANLoss(cfg.gan_mode)
         self.augment = DiffAugment(list(cfg.diffaug.policy), cfg.diffaug.enabled)
         self.task_net: nn.Module | None = None

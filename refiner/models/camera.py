@@ -16,10 +16,18 @@ from torch import nn
 
 from refiner.camera_model import CameraModel, statistics_loss
 from refiner.models.base import Phase, Refiner
-from refiner.registry import register_refiner
+from refiner.config import CameraConfig
+from refiner.registry import register
 
 
-@register_refiner("camera")
+# the camera model has no network sizes; its discriminator keeps global colour (no normalisation)
+CAMERA_PRESETS = {
+    "small": dict(ndf=32, n_layers_d=2, norm="none"),
+    "paper": dict(ndf=64, n_layers_d=3, norm="none"),
+}
+
+
+@register("camera", schema=CameraConfig, presets=CAMERA_PRESETS)
 class CameraRefiner(Refiner):
     loss_names = ("G_adv", "stats", "reg", "label", "D_real", "D_fake", "r1")
     min_batch_size = 4

@@ -12,11 +12,12 @@ from torch import nn
 
 from refiner.layers import PatchSampleMLP
 from refiner.losses import PatchNCELoss
-from refiner.models.base import Phase, Refiner
-from refiner.registry import register_refiner
+from refiner.models.base import STRIDED_PRESETS, Phase, Refiner
+from refiner.config import CUTConfig, FastCUTConfig
+from refiner.registry import register
 
 
-@register_refiner("cut")
+@register("cut", schema=CUTConfig, presets=STRIDED_PRESETS)
 class CUT(Refiner):
     loss_names = ("G_adv", "nce", "nce_idt", "reg", "label", "D_real", "D_fake", "r1")
 
@@ -78,6 +79,6 @@ class CUT(Refiner):
         return 0.5 * (L["D_real"] + L["D_fake"]) + L["r1"]
 
 
-@register_refiner("fastcut")
+@register("fastcut", schema=FastCUTConfig, presets=STRIDED_PRESETS)
 class FastCUT(CUT):
     """Same networks; the config differs (nce 10, nce_idt false, flip equivariance)."""

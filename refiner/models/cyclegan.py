@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from refiner.models.base import ImagePool, Phase, Refiner
-from refiner.registry import register_refiner
+from refiner.models.base import STRIDED_PRESETS, ImagePool, Phase, Refiner
+from refiner.config import CycleGANConfig
+from refiner.registry import register
 
 
-@register_refiner("cyclegan")
+@register("cyclegan", schema=CycleGANConfig, presets=STRIDED_PRESETS)
 class CycleGAN(Refiner):
     loss_names = ("G_adv", "G_r2s_adv", "cycle_sim", "cycle_real", "idt", "reg", "label", "D_real", "D_sim", "r1")
     visual_names = ("sim", "refined", "real", "rec_sim", "fake_sim")

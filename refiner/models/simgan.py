@@ -8,10 +8,18 @@ import torch
 from torch import nn
 
 from refiner.models.base import ImagePool, Phase, Refiner
-from refiner.registry import register_refiner
+from refiner.config import SimGANConfig
+from refiner.registry import register
 
 
-@register_refiner("simgan")
+# without striding (SimGAN style); paper: a 64-filter refiner of 4 blocks and a small local discriminator
+SIMGAN_PRESETS = {
+    "small": dict(ngf=24, n_blocks=3, n_down=0, ndf=32, n_layers_d=2, norm="instance"),
+    "paper": dict(ngf=64, n_blocks=4, n_down=0, ndf=64, n_layers_d=2, norm="instance"),
+}
+
+
+@register("simgan", schema=SimGANConfig, presets=SIMGAN_PRESETS)
 class SimGAN(Refiner):
     loss_names = ("G_adv", "reg", "label", "D_real", "D_fake", "r1")
 

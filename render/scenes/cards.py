@@ -19,7 +19,8 @@ import math
 from collections import deque
 
 from render import geometry as G
-from render.scenes import SceneKind, _distractor_meshes, generic_material, register
+from render.registry import register
+from render.scenes.base import SceneKind, distractor_meshes, generic_material
 from render.scenes.card_faces import RANKS, SUITS, STYLES, style_of
 from render.scenes.card_layouts import ARRANGEMENTS, CARD_H, CARD_T, CARD_W, CORNER_R, plan_layout
 from sim2real.errors import ConfigError
@@ -70,6 +71,7 @@ def _default_cards_config():
     return CardsConfig()
 
 
+@register("cards")
 class Cards(SceneKind):
     name = "cards"
 
@@ -86,7 +88,7 @@ class Cards(SceneKind):
     @staticmethod
     def distractor_meshes() -> dict[str, G.Mesh]:
         """The generic shapes at table-top size (a few cm), plus poker chips, coins, a card box."""
-        base = {k: m.scaled(0.05) for k, m in _distractor_meshes().items()}
+        base = {k: m.scaled(0.05) for k, m in distractor_meshes().items()}
         chip = G.revolve(G.cylinder_profile(0.0195, 0.0033, bevel=0.0004), 32)
         coin = G.revolve(G.cylinder_profile(0.0115, 0.0019, bevel=0.0002), 32)
         return {**base, "chip": chip, "coin": coin, "card_box": G.box((0.066, 0.092, 0.02), 2)}
@@ -151,5 +153,3 @@ def _ink(rng, j: float) -> dict:
     return {"hue": round(float(rng.uniform(-j, j)) * 0.1, 4), "saturation": round(float(rng.uniform(1 - j, 1 + j)), 4),
             "value": round(float(rng.uniform(1 - j, 1 + j / 2)), 4)}
 
-
-register(Cards())

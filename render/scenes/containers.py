@@ -12,7 +12,8 @@ import numpy as np
 
 from render import geometry as G
 from render.colour import hsv
-from render.scenes import SceneKind, _distractor_meshes, generic_material, register
+from render.registry import register
+from render.scenes.base import SceneKind, distractor_meshes, generic_material
 
 SPECS = {  # class: (diameter, length, stiffening rings, skirted heads, valve cover)
     "30B": (0.762, 2.06, 0, False, True),
@@ -43,6 +44,7 @@ def lying(m: G.Mesh) -> G.Mesh:
     return G.Mesh(v, [f[::-1] for f in m.faces]).centred()
 
 
+@register("containers")
 class Containers(SceneKind):
     name = "containers"
 
@@ -58,7 +60,7 @@ class Containers(SceneKind):
 
     @staticmethod
     def distractor_meshes() -> dict[str, G.Mesh]:
-        base = _distractor_meshes()
+        base = distractor_meshes()
         tank = G.revolve([(0, -1.5), (1.0, -1.5), (1.0, -1.5), (1.0, 1.1), (0.7, 1.4), (0.0, 1.5)], 32)
         pipe = lying(G.revolve(G.cylinder_profile(0.15, 4.0), 16))
         return {**base, "tank": tank, "box": G.box((1.2, 1.0, 1.0), 2), "pipe": pipe}
@@ -103,5 +105,3 @@ class Containers(SceneKind):
             out.append((cls, [origin[0] + c * x - s * y, origin[1] + s * x + c * y, z], yaw))
         return out
 
-
-register(Containers())

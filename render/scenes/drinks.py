@@ -11,7 +11,8 @@ import math
 
 from render import geometry as G
 from render.colour import hsv
-from render.scenes import SceneKind, _distractor_meshes, generic_material, register
+from render.registry import register
+from render.scenes.base import SceneKind, distractor_meshes, generic_material
 
 TINTS = {"clear": [0.95, 0.97, 0.97], "green": [0.25, 0.6, 0.3], "blue": [0.35, 0.55, 0.85], "brown": [0.45, 0.25, 0.1]}
 
@@ -32,6 +33,7 @@ def bottle_profile(h: float = 0.21, r: float = 0.0325) -> list[tuple[float, floa
     return body + cap
 
 
+@register("drink_containers")
 class Drinks(SceneKind):
     name = "drink_containers"
 
@@ -41,7 +43,7 @@ class Drinks(SceneKind):
 
     @staticmethod
     def distractor_meshes() -> dict[str, G.Mesh]:
-        return {k: m.scaled(0.08) for k, m in _distractor_meshes().items()}
+        return {k: m.scaled(0.08) for k, m in distractor_meshes().items()}
 
     def target_material(self, rng, cls: str, m) -> dict:
         mat = generic_material(rng, m)
@@ -78,5 +80,3 @@ class Drinks(SceneKind):
     def rest_rotation(self, rng, cls: str, sc) -> list[float] | None:
         return [math.pi / 2, 0.0, 0.0] if rng.uniform() < sc.drinks.lying_prob else None
 
-
-register(Drinks())

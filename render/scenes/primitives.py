@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from render import geometry as G
-from render.scenes import SceneKind, register
+from render.registry import register
+from render.scenes.base import SceneKind
 
 
+@register("primitives")
 class Primitives(SceneKind):
     name = "primitives"
 
@@ -17,5 +19,3 @@ class Primitives(SceneKind):
             "torus": G.torus(0.38, 0.13, 32, 12),
         }
 
-
-register(Primitives())
