@@ -13,7 +13,7 @@ from PIL import Image
 
 from pipeline.mixes import parse_mix
 from sim2real import atomic
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.images import list_images, read_rgb
 from sim2real.readers import load_unlabelled
 
@@ -197,7 +197,7 @@ def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
     out, rcfg = pipe.out, pipe.cfg.report
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    sim = SimDataset(paths["sim"])
+    sim = DatasetReader(paths["sim"])
     n = min(rcfg.samples, len(sim))
     idx = np.linspace(0, len(sim) - 1, n).astype(int)
     real_paths = load_unlabelled(paths["real"])

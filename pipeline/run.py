@@ -21,7 +21,7 @@ from pipeline.mixing import check_mixing, content_addressed, mix_overrides, plan
 from pipeline.stages import run_parallel, run_stage
 from sim2real import atomic
 from sim2real.app import resolved
-from sim2real.dataset import SimDataset, fingerprint
+from sim2real.dataset import DatasetReader, fingerprint
 from sim2real.errors import ConfigError, DatasetError, Sim2RealError
 from sim2real.records import parse_class_map
 
@@ -160,7 +160,7 @@ class Pipeline:
         mix = parse_mix(name)
         sources = {"sim": paths["sim"], "refined": refined_dir}
         # every mix gets the sim set's number of samples per epoch: equal step budgets
-        epoch_size = len(SimDataset(paths["sim"]))
+        epoch_size = len(DatasetReader(paths["sim"]))
         train = ",".join(q(sources[s]) for s in mix.synthetic)
         overrides = [
             f"data.train=[{train}]", f"data.test={q(paths['real_test'])}",

@@ -18,7 +18,7 @@ from rich.progress import Progress
 from refiner.data import to_grey3, to_tensor, to_uint8
 from refiner.models.base import Refiner
 from sim2real import atomic
-from sim2real.dataset import Manifest, SimDataset, derive_dataset
+from sim2real.dataset import Manifest, DatasetReader, derive_dataset
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def weights_digest(module: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, provenance: dict, config: dict,
+def apply_refiner(model: Refiner, source: DatasetReader, out_dir: Path | str, *, provenance: dict, config: dict,
                   batch_size: int = 8, overwrite: bool = False, grayscale: bool = False,
                   channels_last: bool = False, device: str | torch.device = "cpu") -> Manifest:
     digest = weights_digest(model.generator)
@@ -79,7 +79,7 @@ def apply_refiner(model: Refiner, source: SimDataset, out_dir: Path | str, *, pr
     return manifest
 
 
-def _is_own_earlier_output(out_dir: Path, source: SimDataset, provenance: dict) -> bool:
+def _is_own_earlier_output(out_dir: Path, source: DatasetReader, provenance: dict) -> bool:
     """A refined set this refiner wrote from the same source with an earlier checkpoint (e.g.
     before resumed training): stale, safe to replace. Anything else is never overwritten."""
     if not (out_dir / "dataset.json").is_file():
@@ -96,5 +96,5 @@ def _is_own_earlier_output(out_dir: Path, source: SimDataset, provenance: dict) 
 
 
 def read_refined(root: Path | str) -> list[np.ndarray]:
-    ds = SimDataset(Path(root))
+    ds = DatasetReader(Path(root))
     return [ds.image(i) for i in range(len(ds))]

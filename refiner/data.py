@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.errors import DatasetError
 from sim2real.images import SkipCounter, list_images
 from sim2real.readers import load_unlabelled
@@ -25,7 +25,7 @@ _GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 
 @dataclass
 class SimData:
-    dataset: SimDataset
+    dataset: DatasetReader
     images: list[np.ndarray]  # HxWx3 uint8
     instance: list[np.ndarray]  # HxW instance ids
     semantic: list[np.ndarray]  # HxW task-net target: 1 = any object, 0 = background
@@ -47,7 +47,7 @@ def load_sim(path: str | Path, *, grayscale: bool = False) -> SimData:
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"data.sim={path}: no such dataset")
-    ds = SimDataset(path)
+    ds = DatasetReader(path)
     if len(ds) == 0:
         raise DatasetError(f"data.sim={path}: dataset holds no images")
     if not ds.has_masks:

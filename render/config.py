@@ -242,7 +242,7 @@ class MaterialsConfig:
 
 @dataclass
 class CameraModelConfig:
-    """Post-render camera (numpy, render/camera_model.py); disabled for ``sim``."""
+    """Post-render camera (numpy, render/proxy_camera.py); disabled for ``sim``."""
 
     enabled: bool = False
     exposure_ev: list[float] = field(default_factory=lambda: [-0.3, 0.3])

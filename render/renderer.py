@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from render import camera_model
+from render import proxy_camera
 from render.colour import to_display
 from render.config import RenderConfig
 from render.frame import apply_intrinsics, frame_size
@@ -71,7 +71,7 @@ class Timing:
 class Renderer:
     def __init__(self, cfg, writer_args: dict) -> None:
         from render.blender.assets import load_asset
-        from render.blender.stage import Stage, reset_blender
+        from render.blender.studio import Studio, reset_blender
 
         self.cfg = cfg = to_config(cfg)
         kind = create_scene(cfg.scene.name)
@@ -91,7 +91,7 @@ class Renderer:
             raise ConfigError(f"scene.classes: {missing} not known to scene {kind.name!r} (has {sorted(builtin)})")
         self.kind = kind
         self.frame = frame_size(cfg.resolution, cfg.aspect)
-        self.stage = Stage(cfg, targets, kind.distractor_meshes(), own)
+        self.studio = Studio(cfg, targets, kind.distractor_meshes(), own)
         self.writer = DatasetWriter(Path(cfg.out_dir), **writer_args)
         self.category_of = self.writer.category_ids
         self.count = 0
@@ -99,12 +99,12 @@ class Renderer:
     def render_one(self, index: int) -> Timing:
         t0 = time.perf_counter()
         cfg = self.cfg
-        meta, geometry = sample_image(cfg, index, self.kind, self.stage.catalog)
-        self.stage.apply(meta, geometry)
-        linear, ids, depth, render_s = self.stage.render()
+        meta, geometry = sample_image(cfg, index, self.kind, self.studio.catalog)
+        self.studio.apply(meta, geometry)
+        linear, ids, depth, render_s = self.studio.render()
         if cfg.reality.camera_model.enabled:
-            params = camera_model.sample_params(image_rng(meta["seed"], 1), cfg.reality.camera_model)
-            image = camera_model.apply(linear, params)
+            params = proxy_camera.sample_params(image_rng(meta["seed"], 1), cfg.reality.camera_model)
+            image = proxy_camera.apply(linear, params)
             meta["camera_model"] = params
         else:
             image = to_display(linear, cfg.reality.view_transform)
@@ -122,17 +122,17 @@ class Renderer:
                         depth=depth if cfg.save_depth else None)
         self.count += 1
         if self.count % PURGE_EVERY == 0:
-            self.stage.purge()
+            self.studio.purge()
         return Timing(index, render_s, time.perf_counter() - t0)
 
     def _occlusion(self, meta: dict, ids: np.ndarray, anns: list[dict], geometry: dict) -> None:
         """Add ``occlusion`` and ``truncation`` to each annotation and target (render/occlusion.py)."""
         cam = meta["camera"]
-        cam_world = np.asarray(self.stage.camera.matrix_world)
+        cam_world = np.asarray(self.studio.camera.matrix_world)
         by_id = {a["instance_id"]: a for a in anns}
         for k, o in enumerate(meta["objects"]):
-            base = self.stage.catalog.targets[o["class"]]
-            obj_world = np.asarray(self.stage.slots[k].matrix_world)
+            base = self.studio.catalog.targets[o["class"]]
+            obj_world = np.asarray(self.studio.slots[k].matrix_world)
             in_frame, total = silhouette_areas(geometry.get(k, base.verts), base.faces, obj_world, cam_world,
                                                cam["focal_mm"], cam["sensor_mm"], self.frame,
                                                tuple(cam.get("shift", (0.0, 0.0))))
@@ -143,7 +143,7 @@ class Renderer:
                 by_id[o["instance_id"]]["truncation"] = o["truncation"]
 
     def close(self) -> None:
-        self.stage.close()
+        self.studio.close()
 
 
 def rss_mb() -> float:

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from refiner.metrics import c2st
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 
 
 def images(root: str) -> list[Path]:
-    return [r.image_path for r in SimDataset(root).records]
+    return [r.image_path for r in DatasetReader(root).records]
 
 
 def main() -> None:

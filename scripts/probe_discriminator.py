@@ -23,11 +23,11 @@ from sklearn.metrics import roc_auc_score
 from refiner.augment import DiffAugment
 from refiner.layers import PatchDiscriminator, init_weights
 from refiner.losses import GANLoss
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 
 
 def load(root: str) -> torch.Tensor:
-    ds = SimDataset(root)
+    ds = DatasetReader(root)
     x = np.stack([ds.image(i) for i in range(len(ds))])
     return torch.from_numpy(x).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 

@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 
 from sim2real.camera_stats import median_rows, separability, stats_matrix
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 
 
 def load(root: str) -> list:
-    ds = SimDataset(root)
+    ds = DatasetReader(root)
     return [ds.image(i) for i in range(len(ds))]
 
 

@@ -198,7 +198,7 @@ class DatasetWriter:
         return self.manifest
 
 
-class SimDataset:
+class DatasetReader:
     """Reads a dataset in the contract (sim, refined or real written by sim2real)."""
 
     def __init__(self, root: Path, *, require_complete: bool = False) -> None:
@@ -259,7 +259,7 @@ class SimDataset:
 
 
 def derive_dataset(
-    source: SimDataset, root: Path, *, kind: str, provenance: dict, config: dict | None = None,
+    source: DatasetReader, root: Path, *, kind: str, provenance: dict, config: dict | None = None,
     resume_key: Any = None, overwrite: bool = False,
 ) -> "DerivedWriter":
     """Start a dataset with the source's labels, masks and depth (e.g. a refined set)."""
@@ -270,7 +270,7 @@ def derive_dataset(
 class DerivedWriter:
     """Writes new pixels for an existing dataset; ``annotations.json`` is copied byte for byte."""
 
-    def __init__(self, source: SimDataset, root: Path, *, kind: str, provenance: dict,
+    def __init__(self, source: DatasetReader, root: Path, *, kind: str, provenance: dict,
                  config: dict | None, resume_key: Any, overwrite: bool) -> None:
         self.source = source
         self.root = Path(root)

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from PIL import Image
 
-from sim2real.dataset import DatasetWriter, SimDataset, fingerprint
+from sim2real.dataset import DatasetWriter, DatasetReader, fingerprint
 from sim2real.errors import ConfigError, DatasetError
 from sim2real.images import SkipCounter
 from sim2real.readers import load_labelled
@@ -86,7 +86,7 @@ def _annotations(rec, keep: np.ndarray, boxes: np.ndarray, cat: Mapping[str, int
 def import_labelled(source: Path | str, out: Path | str, *, resolution: int, fit: str = "keep",
                     classes: Sequence[str] | None = None, class_map: Mapping[str, str] | None = None,
                     ignore_labels: Sequence[str] = (), split: str | None = None, min_visible: float = 0.5,
-                    subset: Sequence[int] | None = None, key: str = "data", **options: Any) -> SimDataset:
+                    subset: Sequence[int] | None = None, key: str = "data", **options: Any) -> DatasetReader:
     """Write ``source`` (any labelled layout) as a ``real`` dataset at ``resolution`` by rule ``fit``.
 
     Without ``classes`` the set keeps its own label names (the detector stage maps them); with
@@ -137,7 +137,7 @@ def import_labelled(source: Path | str, out: Path | str, *, resolution: int, fit
              "%d boxes dropped by the crop, %d lost by the readers (see above)", source, data.fmt,
              f", split {split}" if split else "", out, written, len(data), counts["boxes_written"],
              counts["ignore_regions"], len(reader.skipped), counts["dropped_by_crop"], data.issues.lost())
-    return SimDataset(out, require_complete=True)
+    return DatasetReader(out, require_complete=True)
 
 
 def _source_name(image: Path, root: Path) -> str:
@@ -148,12 +148,12 @@ def _source_name(image: Path, root: Path) -> str:
         return Path(image).name
 
 
-def _finished(out: Path, config: dict) -> SimDataset | None:
+def _finished(out: Path, config: dict) -> DatasetReader | None:
     """The dataset already imported into ``out`` with this config, if there is one."""
     if not (out / "dataset.json").is_file() or not (out / "annotations.json").is_file():
         return None
     try:
-        existing = SimDataset(out)
+        existing = DatasetReader(out)
     except DatasetError:
         return None
     if existing.manifest.status == "complete" and existing.manifest.fingerprint == fingerprint(config):

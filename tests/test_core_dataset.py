@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim2real import atomic
-from sim2real.dataset import DatasetWriter, Manifest, SimDataset, derive_dataset
+from sim2real.dataset import DatasetWriter, Manifest, DatasetReader, derive_dataset
 from sim2real.errors import DatasetError
 from sim2real.masks import annotations_from_ids, decode_rle
 from sim2real.synthetic import make_shapes_dataset
@@ -34,7 +34,7 @@ def test_round_trip_masks_boxes_and_meta(tmp_path):
         img, ids = _image(i)
         w.add(i, image=img, mask=ids, annotations=annotations_from_ids(ids, {1: 2}), meta={"i": i})
     assert w.finalize().status == "complete"
-    d = SimDataset(tmp_path / "d", require_complete=True)
+    d = DatasetReader(tmp_path / "d", require_complete=True)
     assert len(d) == 3 and d.classes == ["a", "b"]
     rec = d.records[2]
     np.testing.assert_allclose(rec.boxes, [[2, 1, 6, 4]])
@@ -56,7 +56,7 @@ def test_partial_until_all_images_then_resume_completes(tmp_path):
     for i in (1, 2):
         w2.add(i, image=img, mask=ids, annotations=[], meta={})
     assert w2.finalize().status == "complete"
-    assert len(SimDataset(tmp_path / "d")) == 3
+    assert len(DatasetReader(tmp_path / "d")) == 3
 
 
 def test_other_config_is_refused_and_nothing_is_lost(tmp_path):
@@ -113,22 +113,22 @@ def test_killed_writer_process_resumes_to_a_valid_dataset(tmp_path):
     assert proc.returncode != 0
     assert Manifest.load(root).status == "partial"
     make_shapes_dataset(root, num_images=6, seed=3)
-    d = SimDataset(root, require_complete=True)
+    d = DatasetReader(root, require_complete=True)
     assert [r.image_id for r in d.records] == [1, 2, 3, 4, 5, 6]
-    fresh = SimDataset(make_shapes_dataset(tmp_path / "fresh", num_images=6, seed=3))
+    fresh = DatasetReader(make_shapes_dataset(tmp_path / "fresh", num_images=6, seed=3))
     assert [r.boxes.tolist() for r in d.records] == [r.boxes.tolist() for r in fresh.records]
     assert not list(root.rglob("*.tmp"))
 
 
 def test_derived_dataset_keeps_annotations_byte_identical(tmp_path):
-    src = SimDataset(make_shapes_dataset(tmp_path / "sim", num_images=4))
+    src = DatasetReader(make_shapes_dataset(tmp_path / "sim", num_images=4))
     out = derive_dataset(src, tmp_path / "refined", kind="refined", provenance={"checkpoint": "c.ckpt"})
     assert out.pending() == [0, 1, 2, 3]
     for i in out.pending():
         out.write(i, 255 - src.image(i))
     assert out.finalize().status == "complete"
     assert (tmp_path / "refined" / "annotations.json").read_bytes() == (tmp_path / "sim" / "annotations.json").read_bytes()
-    refined = SimDataset(tmp_path / "refined", require_complete=True)
+    refined = DatasetReader(tmp_path / "refined", require_complete=True)
     assert refined.manifest.kind == "refined" and refined.manifest.provenance["checkpoint"] == "c.ckpt"
     assert (refined.image(0) == 255 - src.image(0)).all() and (refined.mask(1) == src.mask(1)).all()
     with pytest.raises(DatasetError, match="differs from source size"):
@@ -137,10 +137,10 @@ def test_derived_dataset_keeps_annotations_byte_identical(tmp_path):
 
 def test_reader_refuses_missing_manifest_and_escaping_paths(tmp_path):
     with pytest.raises(DatasetError, match="no dataset.json"):
-        SimDataset(tmp_path)
+        DatasetReader(tmp_path)
     root = make_shapes_dataset(tmp_path / "d", num_images=1)
     coco = json.loads((root / "annotations.json").read_text())
     coco["images"][0]["file_name"] = "../../etc/passwd"
     (root / "annotations.json").write_text(json.dumps(coco))
     with pytest.raises(DatasetError, match="escapes"):
-        SimDataset(root)
+        DatasetReader(root)

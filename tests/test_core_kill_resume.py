@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.synthetic import make_image_folder, make_shapes_dataset
 from tests.conftest import BIN
 from tests.test_train_common import shapes
@@ -53,7 +53,7 @@ def test_refiner_killed_midway_resumes_from_its_last_checkpoint(tmp_path):
                            env={**os.environ, "WANDB_MODE": "disabled"})
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert torch.load(ckpts / "last.ckpt", weights_only=False)["refiner_step"] == 40
-    assert SimDataset(out, require_complete=True).manifest.kind == "refined"
+    assert DatasetReader(out, require_complete=True).manifest.kind == "refined"
     assert not temp_files(tmp_path)
 
 
@@ -97,5 +97,5 @@ def test_pipeline_killed_in_the_refiner_resumes_without_recomputing(tmp_path):
     log = rerun.stdout + rerun.stderr
     assert log.count("reusing the finished result") >= 3  # the renders are not made again
     assert torch.load(ckpts / "last.ckpt", weights_only=False)["refiner_step"] == 60
-    assert (out / "metrics.json").is_file() and SimDataset(out / "refined", require_complete=True)
+    assert (out / "metrics.json").is_file() and DatasetReader(out / "refined", require_complete=True)
     assert not temp_files(tmp_path)

@@ -59,6 +59,6 @@ def test_a_planted_done_json_cannot_load_a_payload(tmp_path):
 
     outside = plant(tmp_path / "elsewhere.ckpt", marker)
     (stage / "done.json").write_text(json.dumps({"weights": str(outside)}))
-    with pytest.raises(Sim2RealError, match="names weights outside its stage folder"):
+    with pytest.raises(Sim2RealError, match="names weights outside its phase folder"):
         run(compose_train(*FAST, f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}", "ckpt_path=last"))
     assert not marker.exists()

@@ -34,7 +34,7 @@ def test_refine_sweep_gives_every_job_its_own_out_dir(tmp_path, cli):
               f"data.sim={sim}", f"data.real={real}", f"out_dir={out}", "data.crop=32", "trainer.max_steps=1",
               "refiner.task_net.steps=1", "evaluate=false", "logger=none", timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    from sim2real.dataset import SimDataset
+    from sim2real.dataset import DatasetReader
 
-    adv = {SimDataset(out / job).manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] for job in ("0", "1")}
+    adv = {DatasetReader(out / job).manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] for job in ("0", "1")}
     assert adv == {0.5, 1.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from refiner.camera_model import CameraModel, statistics_loss
+from refiner.learned_camera import CameraModel, statistics_loss
 from refiner.models import create as create_refiner
 
 

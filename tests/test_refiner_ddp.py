@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.synthetic import make_image_folder, make_shapes_dataset
 
 
@@ -26,4 +26,4 @@ def test_ddp_two_cpu_processes(tmp_path):
     assert "Starting with 2 processes" in proc.stdout + proc.stderr
     ckpt = torch.load(tmp_path / "refined_refiner" / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["refiner_step"] == 2
-    assert SimDataset(out).manifest.status == "complete"
+    assert DatasetReader(out).manifest.status == "complete"

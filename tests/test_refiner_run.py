@@ -16,7 +16,7 @@ from refiner.engine import RefinerDiverged
 from refiner.run import METRIC_KEYS, run
 from sim2real.app import CONF_DIR
 from pipeline.config import register_configs
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.errors import ConfigError, DatasetError
 from sim2real.synthetic import make_image_folder, make_shapes_dataset
 
@@ -51,7 +51,7 @@ def test_run_writes_refined_set_with_identical_labels_and_resumes(data, tmp_path
         res = run(_cfg(data, out, "refiner.checkpoint_every_n_steps=2"))
     src = data / "sim"
     assert (out / "annotations.json").read_bytes() == (src / "annotations.json").read_bytes()
-    refined, sim = SimDataset(out), SimDataset(src)
+    refined, sim = DatasetReader(out), DatasetReader(src)
     assert refined.manifest.kind == "refined" and refined.manifest.status == "complete"
     prov = refined.manifest.provenance
     assert prov["source"] == str(src) and prov["checkpoint"] == res["checkpoint"] and "config" in prov
@@ -82,7 +82,7 @@ def test_apply_only_from_checkpoint_resumes_partial_output(data, tmp_path):
     res2 = run(_cfg(data, out, "train=false", "ckpt_path=last", "evaluate=false", refiner="simgan"))
     assert res2["checkpoint"] == res["checkpoint"]
     assert (out / "images" / "000001.png").read_bytes() == before
-    assert SimDataset(out).manifest.status == "complete"
+    assert DatasetReader(out).manifest.status == "complete"
 
 
 def test_exploding_loss_stops_keeping_last_good_checkpoint(data, tmp_path):
@@ -118,7 +118,7 @@ def test_greyscale_photos_are_converted_to_rgb_with_a_warning(data, tmp_path, ca
         run(compose_refine(f"data.sim={data / 'sim'}", f"data.real={grey}", f"out_dir={tmp_path / 'o3'}",
                            "trainer.max_steps=1", "evaluate=false"))
     assert "data.grayscale=true" in caplog.text and "read as RGB" in caplog.text
-    assert SimDataset(tmp_path / "o3").manifest.status == "complete"
+    assert DatasetReader(tmp_path / "o3").manifest.status == "complete"
 
 
 def test_another_config_is_refused_before_training_and_overwrite_replaces_whole(data, tmp_path):
@@ -134,8 +134,8 @@ def test_another_config_is_refused_before_training_and_overwrite_replaces_whole(
     assert (out / "images" / "000000.png").read_bytes() == images_before
 
     run(_cfg(data, out, "evaluate=false", "refiner.loss.fg.adv=0.5", "overwrite=true", steps=2))
-    refined = SimDataset(out)
-    assert refined.manifest.status == "complete" and len(refined) == len(SimDataset(data / "sim"))
+    refined = DatasetReader(out)
+    assert refined.manifest.status == "complete" and len(refined) == len(DatasetReader(data / "sim"))
     assert refined.manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] == 0.5
     assert not list(tmp_path.glob(".refined.*"))  # the staging folder was swapped in, the old one removed
 
@@ -157,7 +157,7 @@ def test_camera_refiner_runs_through_the_stage_and_reports_what_it_learned(data,
         res = run(_cfg(data, out, "data.batch_size=4", refiner="camera", steps=4))
     src = data / "sim"
     assert (out / "annotations.json").read_bytes() == (src / "annotations.json").read_bytes()
-    refined, sim = SimDataset(out), SimDataset(src)
+    refined, sim = DatasetReader(out), DatasetReader(src)
     changed = [np.abs(refined.image(i).astype(int) - sim.image(i).astype(int)).mean() for i in range(len(sim))]
     assert all(0.1 < c < 20 for c in changed), changed  # a camera's change: noise, tone, no repaint
     metrics = json.loads(Path(res["metrics_path"]).read_text())
@@ -165,7 +165,7 @@ def test_camera_refiner_runs_through_the_stage_and_reports_what_it_learned(data,
     # applying again from the checkpoint gives the same bytes: each image's draw is seeded by it
     again = tmp_path / "again"
     run(_cfg(data, again, "train=false", f"ckpt_path={res['checkpoint']}", "evaluate=false", refiner="camera"))
-    assert all(np.array_equal(SimDataset(again).image(i), refined.image(i)) for i in range(len(sim)))
+    assert all(np.array_equal(DatasetReader(again).image(i), refined.image(i)) for i in range(len(sim)))
 
 
 def test_camera_refiner_warns_about_a_batch_too_small_for_its_statistics(data, tmp_path, caplog):

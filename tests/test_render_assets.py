@@ -20,7 +20,7 @@ from PIL import Image
 from render.run import run
 from sim2real.app import CONF_DIR
 from pipeline.config import register_configs
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 
 register_configs()
 FAST = ["resolution=64", "reality.samples=4", "progress=false", "logger=none"]
@@ -34,15 +34,15 @@ NEUTRAL_LIGHT = ["reality.lighting.hdri_prob=0", "scene.lights.color_temperature
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
 
-def render(tmp: Path, asset: str, *overrides: str, name: str = "ds", workers: int = 0) -> SimDataset:
+def render(tmp: Path, asset: str, *overrides: str, name: str = "ds", workers: int = 0) -> DatasetReader:
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
         cfg = compose("render", overrides=[*FAST, *LONE, f"out_dir={tmp / name}", f"scene.assets=[{asset}]",
                                            f"workers={workers}", *overrides])
     run(cfg)
-    return SimDataset(tmp / name, require_complete=True)
+    return DatasetReader(tmp / name, require_complete=True)
 
 
-def object_pixels(ds: SimDataset, i: int, instance: int | None = None) -> np.ndarray:
+def object_pixels(ds: DatasetReader, i: int, instance: int | None = None) -> np.ndarray:
     """The (N, 3) float RGB pixels of image ``i`` inside one instance's mask (default: any), less
     its one-pixel rim, where the object's colour blends with what lies behind it."""
     mask = ds.mask(i) > 0 if instance is None else ds.mask(i) == instance

@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from render.run import run
 from sim2real.app import CONF_DIR
 from pipeline.config import register_configs
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.masks import bbox_of, decode_rle
 
@@ -24,14 +24,14 @@ register_configs()
 FAST = ["resolution=64", "reality.samples=4", "progress=false", "logger=none"]
 
 
-def render(tmp: Path, *overrides: str, name: str = "ds") -> tuple[dict, SimDataset]:
+def render(tmp: Path, *overrides: str, name: str = "ds") -> tuple[dict, DatasetReader]:
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
         cfg = compose("render", overrides=[*FAST, f"out_dir={tmp / name}", *overrides])
     result = run(cfg)
-    return result, SimDataset(tmp / name, require_complete=True)
+    return result, DatasetReader(tmp / name, require_complete=True)
 
 
-def assert_labels_exact(ds: SimDataset) -> int:
+def assert_labels_exact(ds: DatasetReader) -> int:
     """Every annotation's RLE, box and area agree with the 16-bit id map to the pixel."""
     boxes = 0
     for i, rec in enumerate(ds.records):
@@ -80,7 +80,7 @@ def test_shards_fill_one_dataset_and_the_last_completes_it(tmp_path):
                                             f"shard.index={k}", "shard.count=2"]) for k in range(2)]
     assert run(cfgs[0])["status"] == "partial"
     assert run(cfgs[1])["status"] == "complete"
-    ds = SimDataset(tmp_path / "ds", require_complete=True)
+    ds = DatasetReader(tmp_path / "ds", require_complete=True)
     assert sorted(r.meta["index"] for r in ds.records) == [0, 1, 2, 3]
     assert run(cfgs[0])["rendered"] == 0  # resume: nothing left to do
 
@@ -117,7 +117,7 @@ def test_resume_after_kill_ends_complete_without_duplicates(tmp_path):
     assert 0 < done_before < 12
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    ds = SimDataset(out, require_complete=True)
+    ds = DatasetReader(out, require_complete=True)
     indices = [r.meta["index"] for r in ds.records]
     assert sorted(indices) == list(range(12))
     assert len({r.image_path for r in ds.records}) == 12
@@ -192,7 +192,7 @@ def test_api_accepts_a_plain_partial_config(tmp_path):
                             "progress": False, "logger": {"mode": "disabled"}, "reality": {"samples": 2}})
     result = run(cfg)
     assert result["status"] == "complete" and result["num_images"] == 1
-    assert SimDataset(tmp_path / "p").classes == ["cube", "sphere", "cylinder", "cone", "torus"]
+    assert DatasetReader(tmp_path / "p").classes == ["cube", "sphere", "cylinder", "cone", "torus"]
 
 
 def test_intrinsics_fix_the_frame_and_the_projection_matches_blender(tmp_path):

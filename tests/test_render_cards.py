@@ -19,7 +19,7 @@ from render.scenes.cards import card_mesh
 from render.validate import check_config
 from sim2real.app import CONF_DIR
 from pipeline.config import register_configs
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.errors import ConfigError
 from tests.test_render_blender import assert_labels_exact
 
@@ -41,11 +41,11 @@ def compose_render(*overrides: str):
         return compose("render", overrides=["logger=none", "scene=cards", *overrides])
 
 
-def render(tmp, *overrides: str, name: str = "ds") -> SimDataset:
+def render(tmp, *overrides: str, name: str = "ds") -> DatasetReader:
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
         cfg = compose("render", overrides=[*FAST, f"out_dir={tmp / name}", *overrides])
     run(cfg)
-    return SimDataset(tmp / name, require_complete=True)
+    return DatasetReader(tmp / name, require_complete=True)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError
 
-from render import camera_model
+from render import proxy_camera
 from render.exr import read_exr
 from render.geometry import box, crush, dent, revolve, cylinder_profile
 from render.renderer import to_config
@@ -121,8 +121,8 @@ def test_camera_model_is_deterministic_and_changes_the_look():
     cfg = to_config(compose_render("reality=proxy_real"))
     rng = np.random.default_rng(0)
     linear = rng.uniform(0, 1, (32, 32, 3)).astype(np.float32)
-    p = camera_model.sample_params(np.random.default_rng(1), cfg.reality.camera_model)
-    a, b = camera_model.apply(linear, p), camera_model.apply(linear, p)
+    p = proxy_camera.sample_params(np.random.default_rng(1), cfg.reality.camera_model)
+    a, b = proxy_camera.apply(linear, p), proxy_camera.apply(linear, p)
     assert a.shape == (32, 32, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sim2real.dataset import SimDataset
+from sim2real.dataset import DatasetReader
 from sim2real.errors import DatasetError
 from tests.test_train_common import shapes
 from train.data import DetectionDataset
@@ -23,7 +23,7 @@ def _extra_box(rec) -> tuple[list[float], str]:
     return [1.0, 1.0, 6.0, 6.0], "person"  # a label the scene does not have
 
 
-def write_coco(src: SimDataset, root: Path) -> Path:
+def write_coco(src: DatasetReader, root: Path) -> Path:
     (root / "images").mkdir(parents=True)
     cats = {n: i + 1 for i, n in enumerate(["box", "ball", "person"])}
     images, anns = [], []
@@ -39,7 +39,7 @@ def write_coco(src: SimDataset, root: Path) -> Path:
     return root
 
 
-def write_voc(src: SimDataset, root: Path) -> Path:
+def write_voc(src: DatasetReader, root: Path) -> Path:
     (root / "Annotations").mkdir(parents=True)
     (root / "JPEGImages").mkdir()
     for rec in src.records:
@@ -55,7 +55,7 @@ def write_voc(src: SimDataset, root: Path) -> Path:
     return root
 
 
-def write_yolo(src: SimDataset, root: Path) -> Path:
+def write_yolo(src: DatasetReader, root: Path) -> Path:
     (root / "images").mkdir(parents=True)
     (root / "labels").mkdir()
     names = ["box", "ball", "person"]
@@ -74,7 +74,7 @@ WRITERS = {"coco": write_coco, "voc": write_voc, "yolo": write_yolo}
 
 @pytest.fixture(scope="module")
 def truth(tmp_path_factory):
-    return SimDataset(shapes(tmp_path_factory.mktemp("truth"), "real", num_images=6, style="real", seed=3))
+    return DatasetReader(shapes(tmp_path_factory.mktemp("truth"), "real", num_images=6, style="real", seed=3))
 
 
 @pytest.mark.parametrize("fmt", sorted(WRITERS))

@@ -3,18 +3,18 @@ import pytest
 
 from sim2real.errors import ConfigError
 from train.plan import Part
-from train.pseudo import stage_weights
+from train.pseudo import phase_weights
 from tests.test_train_common import FAST, compose_train, shapes
 
 
 def test_stage_shares():
     syn, real, pseudo = Part("sim", [1], []), Part("real", [1], [], real=True), Part("pseudo", [1], [], real=True)
-    parts, weights = stage_weights([syn, real], pseudo, pseudo_share=0.5, synthetic_share=0.3)
+    parts, weights = phase_weights([syn, real], pseudo, pseudo_share=0.5, synthetic_share=0.3)
     assert parts == [syn, real, pseudo] and weights == pytest.approx([0.3, 0.2, 0.5])
-    parts, weights = stage_weights([syn], pseudo, pseudo_share=0.5, synthetic_share=0.3)
+    parts, weights = phase_weights([syn], pseudo, pseudo_share=0.5, synthetic_share=0.3)
     assert parts == [syn, pseudo] and weights == pytest.approx([0.3, 0.7])  # no labelled photos: pseudo takes the rest
     with pytest.raises(ConfigError, match="exceed 1"):
-        stage_weights([syn, real], pseudo, pseudo_share=0.8, synthetic_share=0.3)
+        phase_weights([syn, real], pseudo, pseudo_share=0.8, synthetic_share=0.3)
 
 
 def test_self_training_labels_unseen_photos_only(tmp_path):

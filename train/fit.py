@@ -1,8 +1,8 @@
-"""One Lightning training stage: checkpoints, resume, early stopping on validation mAP.
+"""One Lightning training phase: checkpoints, resume, early stopping on validation mAP.
 
-Each stage checkpoints into ``<out_dir>/checkpoints/<stage>/`` (``last.ckpt`` every epoch, the
+Each phase checkpoints into ``<out_dir>/checkpoints/<phase>/`` (``last.ckpt`` every epoch, the
 best by ``val/map50``) and writes ``done.json`` when it finishes, so ``ckpt_path=last`` resumes
-an interrupted stage and skips a finished one (the finetune schedule has two stages).
+an interrupted phase and skips a finished one (the finetune schedule has two phases).
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def global_rank() -> int:
     return 0
 
 
-def stage_dir(out_dir: Path, stage: str) -> Path:
-    return Path(out_dir) / "checkpoints" / stage
+def phase_dir(out_dir: Path, phase: str) -> Path:
+    return Path(out_dir) / "checkpoints" / phase
 
 
 def clear_checkpoints(out_dir: Path) -> None:
@@ -51,16 +51,16 @@ def load_weights(module: DetectorModule, ckpt: Path) -> None:
     module.load_state_dict(state)
 
 
-def fit_stage(module: DetectorModule, stage: str, train: DataLoader, val: DataLoader | None, *, cfg: Any,
+def fit_phase(module: DetectorModule, phase: str, train: DataLoader, val: DataLoader | None, *, cfg: Any,
               out_dir: Path, max_epochs: int, logger: Any, resume: str | None) -> Path | None:
-    """Train ``module`` for one stage; return the checkpoint whose weights it ends with."""
-    directory = stage_dir(out_dir, stage)
+    """Train ``module`` for one phase; return the checkpoint whose weights it ends with."""
+    directory = phase_dir(out_dir, phase)
     done = directory / "done.json"
     if resume == "last" and done.is_file():
         best = Path(json.loads(done.read_text())["weights"])
         if directory.resolve() not in best.resolve().parents:
-            raise DatasetError(f"{done}: names weights outside its stage folder ({best}); delete it to retrain")
-        log.info("stage %s finished earlier; loading %s", stage, best)
+            raise DatasetError(f"{done}: names weights outside its phase folder ({best}); delete it to retrain")
+        log.info("phase %s finished earlier; loading %s", phase, best)
         load_weights(module, best)
         return best
     monitor = cfg.early_stopping.monitor if val is not None else None

@@ -42,7 +42,7 @@ class DataPlan:
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def parts(self, which: str) -> list[Part]:
-        """``all`` (merged schedule), ``synthetic`` or ``real`` (finetune stages)."""
+        """``all`` (merged schedule), ``synthetic`` or ``real`` (finetune phases)."""
         chosen = {"all": self.synthetic + ([self.real] if self.real else []),
                   "synthetic": self.synthetic, "real": [self.real] if self.real else []}[which]
         return [p for p in chosen if p.train]

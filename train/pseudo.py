@@ -1,8 +1,8 @@
 """Self-training on unlabelled real photos (``pseudo.*``): the detector trained so far labels
-them, and one more stage trains on its confident boxes beside the labelled data.
+them, and one more phase trains on its confident boxes beside the labelled data.
 
 Hard pseudo-labels above ``pseudo.threshold`` (as in STAC, Sohn et al. 2020), trained under the
-stage's usual augmentation. A photo with no confident box is left out rather than taught as
+phase's usual augmentation. A photo with no confident box is left out rather than taught as
 background (its objects were more likely missed than absent). Photos in the labelled real part
 and in the test set never get pseudo-labels: the test split stays unseen, and a labelled photo
 keeps its true labels.
@@ -73,9 +73,9 @@ def pseudo_part(model: torch.nn.Module, records: Sequence[Record], classes: Sequ
     return Part(name=name, train=labelled, val=[], real=True), stats
 
 
-def stage_weights(parts: Sequence[Part], pseudo: Part, *, pseudo_share: float,
+def phase_weights(parts: Sequence[Part], pseudo: Part, *, pseudo_share: float,
                   synthetic_share: float) -> tuple[list[Part], list[float]]:
-    """The self-training stage's parts and shares: ``synthetic_share`` of each batch renders,
+    """The self-training phase's parts and shares: ``synthetic_share`` of each batch renders,
     ``pseudo_share`` pseudo-labelled photos, the rest the labelled photos (without any, the
     pseudo-labelled photos take the rest too)."""
     synthetic = [p for p in parts if not p.real and p.train]

@@ -25,11 +25,11 @@ from train.augment import DetectionAugment
 from train.data import DetectionDataset, eval_loader, train_loader
 from train.detectors import create as create_detector, needs_masks
 from train.evaluate import coco_metrics, predict, prefixed
-from train.fit import clear_checkpoints, fit_stage, global_rank
+from train.fit import clear_checkpoints, fit_phase, global_rank
 from train.module import DetectorModule
 from train.plan import DataPlan, Part, build_plan
 from train.pseudo import check as check_pseudo
-from train.pseudo import pseudo_part, stage_weights, unlabelled_records
+from train.pseudo import pseudo_part, phase_weights, unlabelled_records
 from train.slices import SliceReport, compute_slices
 from train.sources import box_sizes
 
@@ -54,18 +54,18 @@ def _check(cfg: Any) -> None:
     if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
         raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
     if cfg.init and cfg.schedule != "finetune":
-        raise ConfigError(f"init={cfg.init} needs schedule=finetune (it replaces the synthetic stage)")
+        raise ConfigError(f"init={cfg.init} needs schedule=finetune (it replaces the synthetic phase)")
     if cfg.init and not Path(cfg.init).is_file():
         raise ConfigError(f"init: {cfg.init} does not exist")
     if cfg.slices.enabled and cfg.slices.metric not in ("map50", "map", "map75", "mar_100"):
         raise ConfigError(f"slices.metric must be map50, map, map75 or mar_100, got {cfg.slices.metric!r}")
 
 
-def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float, list[float] | None]]:
-    """(name, parts, epochs, lr scale, sampling weights or None) per training stage."""
+def _phases(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float, list[float] | None]]:
+    """(name, parts, epochs, lr scale, sampling weights or None) per training phase."""
     epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else 10)
     if cfg.schedule == "merged":
-        stages = [("merged", plan.parts("all"), epochs, 1.0, _part_weights(plan.parts("all")))]
+        phases = [("merged", plan.parts("all"), epochs, 1.0, _part_weights(plan.parts("all")))]
     else:
         share = float(cfg.finetune.synthetic_share)
         real, synthetic = plan.parts("real"), plan.parts("synthetic")
@@ -75,9 +75,9 @@ def _stages(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float,
         else:
             parts, weights = real, None
         finetune = ("finetune", parts, int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale), weights)
-        synthetic_stage = ("synthetic", synthetic, epochs, 1.0, _part_weights(synthetic))
-        stages = [finetune] if cfg.init else [synthetic_stage, finetune]
-    return [s for s in stages if s[1]]
+        synthetic_phase = ("synthetic", synthetic, epochs, 1.0, _part_weights(synthetic))
+        phases = [finetune] if cfg.init else [synthetic_phase, finetune]
+    return [s for s in phases if s[1]]
 
 
 def _part_weights(parts: list[Part]) -> list[float] | None:
@@ -104,7 +104,7 @@ def _module(cfg: Any, model: torch.nn.Module, lr_scale: float) -> DetectorModule
 
 def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *, out_dir: Path, logger: Any,
                resume: str | None, trained: dict) -> tuple[torch.nn.Module, list[dict]]:
-    """``pseudo.rounds`` stages on the labelled parts plus the photos the detector itself labels."""
+    """``pseudo.rounds`` phases on the labelled parts plus the photos the detector itself labels."""
     p = cfg.pseudo
     labelled = [s.record.image_path for part in plan.parts("all") for s in part.train + part.val]
     tested = [s.record.image_path for src in [plan.test, *plan.extra_tests.values()] if src for s in src.samples]
@@ -116,13 +116,13 @@ def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *,
                                  batch_size=cfg.data.eval_batch_size, device=device, name=f"pseudo{r + 1}")
         stats.append(info)
         if not part.train:
-            log.warning("self-training: no photo of %s got a box at score >= %s; stage skipped", p.source, p.threshold)
+            log.warning("self-training: no photo of %s got a box at score >= %s; phase skipped", p.source, p.threshold)
             break
-        parts, weights = stage_weights(plan.parts("all"), part, pseudo_share=float(p.share),
+        parts, weights = phase_weights(plan.parts("all"), part, pseudo_share=float(p.share),
                                        synthetic_share=float(cfg.finetune.synthetic_share))
         module = _module(cfg, model, float(p.lr_scale))
         train, val = _loaders(cfg, plan, parts, weights, masks)
-        best = fit_stage(module, f"pseudo{r + 1}", train, val, cfg=cfg, out_dir=out_dir, max_epochs=int(p.max_epochs),
+        best = fit_phase(module, f"pseudo{r + 1}", train, val, cfg=cfg, out_dir=out_dir, max_epochs=int(p.max_epochs),
                          logger=logger, resume=resume)
         trained[f"pseudo{r + 1}"] = str(best) if best else None
         model = module.model
@@ -168,21 +168,21 @@ def run(cfg: DictConfig) -> dict:
     rank = global_rank()
     owns_run = _no_active_tracking_run()
     logger = lightning_logger(cfg.logger, config=resolved(cfg), job_type="train", out_dir=out_dir) if rank == 0 else False
-    stages = _stages(cfg, plan)
-    if not stages and not cfg.pseudo.source:
+    phases = _phases(cfg, plan)
+    if not phases and not cfg.pseudo.source:
         log.warning("no training images (data.train empty and no real fraction): evaluating the %s detector",
                     "init" if cfg.init else "untrained")
     module = None
     trained_epochs: dict[str, Any] = {}
-    for name, parts, epochs, lr_scale, weights in stages:
+    for name, parts, epochs, lr_scale, weights in phases:
         module = _module(cfg, model, lr_scale)
         train, val = _loaders(cfg, plan, parts, weights, masks)
-        best = fit_stage(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
+        best = fit_phase(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
                          logger=logger, resume=resume)
         trained_epochs[name] = str(best) if best else None
         model = module.model
         if resume not in (None, "last"):
-            resume = None  # an explicit checkpoint belongs to the first stage only
+            resume = None  # an explicit checkpoint belongs to the first phase only
     pseudo_stats = []
     if cfg.pseudo.source:
         model, pseudo_stats = self_train(cfg, plan, model, masks, out_dir=out_dir, logger=logger, resume=resume,

@@ -41,9 +41,9 @@ LAYOUTS = {
 
 
 def _read_sim2real(path: Path, **_: object) -> LabelledSet:
-    from sim2real.dataset import SimDataset
+    from sim2real.dataset import DatasetReader
 
-    return SimDataset(path).as_labelled()
+    return DatasetReader(path).as_labelled()
 
 
 READERS["sim2real"] = _read_sim2real

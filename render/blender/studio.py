@@ -1,4 +1,4 @@
-"""The Blender scene of one worker: built once, then re-dressed for every image.
+"""The studio: the Blender scene of one worker, built once, then re-dressed for every image.
 
 Objects, lamps and materials live in slots that are reused from image to image; each image
 sets every property of every slot it uses and hides the rest, so what an image shows is a
@@ -50,7 +50,7 @@ def own_look_ranges(assets, own: dict) -> dict[str, dict]:
     return {c: ranges[c] for c in own}
 
 
-class Stage:
+class Studio:
     def __init__(self, cfg, targets: dict[str, Mesh], distractors: dict[str, Mesh],
                  own: dict[str, bpy.types.Mesh] | None = None) -> None:
         """``own``: class -> the merged datablock of an asset that keeps its own look."""
