@@ -1,4 +1,4 @@
-"""`sim2real`: Hydra entry point on conf/pipeline.yaml (the work is in pipeline.run)."""
+"""`sim2real`: Hydra entry point on sim2real/conf/pipeline.yaml (the work is in pipeline.run)."""
 from __future__ import annotations
 
 import hydra

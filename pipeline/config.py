@@ -1,4 +1,4 @@
-"""Schema of ``conf/pipeline.yaml`` (sim2real: every stage, then the report)."""
+"""Schema of ``sim2real/conf/pipeline.yaml`` (sim2real: every stage, then the report)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

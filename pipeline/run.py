@@ -1,4 +1,4 @@
-"""`sim2real`: render -> refine -> detect -> report, on conf/pipeline.yaml.
+"""`sim2real`: render -> refine -> detect -> report, on sim2real/conf/pipeline.yaml.
 
 By default every domain is built in: a ``sim`` training set, and a ``proxy_real`` set split into
 an unlabelled part (refiner training; its labels are the real-train pool for the real mixes)

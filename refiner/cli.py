@@ -1,4 +1,4 @@
-"""`sim2real-refine`: Hydra entry point on conf/refine.yaml (the work is in refiner.run)."""
+"""`sim2real-refine`: Hydra entry point on sim2real/conf/refine.yaml (the work is in refiner.run)."""
 from __future__ import annotations
 
 import hydra

@@ -1,6 +1,6 @@
-"""Schema of ``conf/refine.yaml`` (sim2real-refine) and of every ``conf/refiner/*`` option.
+"""Schema of ``sim2real/conf/refine.yaml`` (sim2real-refine) and of every ``sim2real/conf/refiner/*`` option.
 
-Each refiner option (``conf/refiner/<name>.yaml``) starts its defaults with ``<name>_schema``
+Each refiner option (``sim2real/conf/refiner/<name>.yaml``) starts its defaults with ``<name>_schema``
 (stored in the ``refiner`` group below), so a wrong key or type under ``refiner.`` fails at
 composition, naming the key. Network sizes come from ``preset`` (``small`` for the CPU
 pipeline, ``paper`` for the published sizes); any explicit ``net.*`` value wins over it.

@@ -1,4 +1,4 @@
-"""`sim2real-render`: Hydra entry point on conf/render.yaml (the work is in render.run)."""
+"""`sim2real-render`: Hydra entry point on sim2real/conf/render.yaml (the work is in render.run)."""
 from __future__ import annotations
 
 import hydra

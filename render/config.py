@@ -1,4 +1,4 @@
-"""Schema of ``conf/render.yaml`` (sim2real-render) and its groups ``scene/`` and ``reality/``.
+"""Schema of ``sim2real/conf/render.yaml`` (sim2real-render) and its groups ``scene/`` and ``reality/``.
 
 Every randomisation range is a key here, so a typo or a wrong type fails at composition,
 naming the key, before Blender starts. Ranges are ``[low, high]`` lists sampled uniformly.

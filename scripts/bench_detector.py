@@ -103,7 +103,7 @@ def lightning_eval(module, loader, batches: int, skip: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detector", default="fcos_tiny", help="conf/detector option")
+    parser.add_argument("--detector", default="fcos_tiny", help="sim2real/conf/detector option")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per round")

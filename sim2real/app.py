@@ -16,8 +16,8 @@ from sim2real.errors import Sim2RealError
 
 log = logging.getLogger("sim2real")
 
-# The Hydra config tree (conf/ at the project root; the project installs in editable mode).
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+# The Hydra config tree ships inside the package (sim2real/conf/), so a wheel has it too.
+CONF_DIR = str(Path(__file__).resolve().parent / "conf")
 
 
 def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:

@@ -31,7 +31,7 @@ def make_optimizer(node: DictConfig | dict, params: Iterable) -> Any:
 
 
 def make_trainer(trainer_cfg: DictConfig | dict, **overrides: Any) -> Any:
-    """A Lightning ``Trainer`` from ``conf/trainer`` plus stage-specific keyword arguments.
+    """A Lightning ``Trainer`` from ``sim2real/conf/trainer`` plus stage-specific keyword arguments.
 
     Keys that are ours, not the Trainer's (``channels_last``, ``compile``), are removed.
     """

@@ -1,4 +1,4 @@
-"""`sim2real-train`: Hydra entry point on conf/train.yaml (all the work is in ``train.run``)."""
+"""`sim2real-train`: Hydra entry point on sim2real/conf/train.yaml (all the work is in ``train.run``)."""
 from __future__ import annotations
 
 import hydra

@@ -1,4 +1,4 @@
-"""Schema of ``conf/train.yaml`` (sim2real-train) and its groups ``detector/`` and ``slices/``."""
+"""Schema of ``sim2real/conf/train.yaml`` (sim2real-train) and its groups ``detector/`` and ``slices/``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,6 +1,6 @@
 """Metrics per slice of the test set, and slice checks that act as unit tests for the model.
 
-A slice definition (``conf/slices/``) has a ``key``:
+A slice definition (``sim2real/conf/slices/``) has a ``key``:
 - a dotted path into the image ``meta`` (``background.kind``, ``lighting.kind``, ``num_objects``):
   an image-level slice takes the images whose value falls in it;
 - ``box.<attribute>`` (``box.size``, ``box.class``, ``box.occlusion``, any annotation field):

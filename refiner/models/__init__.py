@@ -16,7 +16,7 @@ __all__ = ["CUT", "CameraRefiner", "CycleGAN", "FastCUT", "Phase", "Refiner", "S
 def create(name: str, /, **kwargs: Any) -> Refiner:
     """Build a refiner by name, e.g. ``create("fastcut", preset="paper")``.
 
-    Keyword arguments are the fields of ``refiner`` in conf/refine.yaml (a plain dict or the
+    Keyword arguments are the fields of ``refiner`` in sim2real/conf/refine.yaml (a plain dict or the
     composed config); anything not given takes the schema's default.
     """
     return REFINERS.create(name, **kwargs)

@@ -2,7 +2,7 @@
 
 The distractors are the generic shapes of ``render.scenes.base`` (blobs, slabs, rods, rings, boxes,
 plates); the scene configs that use this kind scale them, the lights and the camera to
-table-top sizes in metres (conf/scene/lmo.yaml, conf/scene/cubes.yaml).
+table-top sizes in metres (sim2real/conf/scene/lmo.yaml, sim2real/conf/scene/cubes.yaml).
 """
 from __future__ import annotations
 

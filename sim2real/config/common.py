@@ -23,7 +23,7 @@ class LoggerConfig:
 
 @dataclass
 class TrainerConfig:
-    """Keyword arguments for ``lightning.Trainer`` (see conf/trainer/)."""
+    """Keyword arguments for ``lightning.Trainer`` (see sim2real/conf/trainer/)."""
 
     accelerator: str = "cpu"
     devices: Any = 1
