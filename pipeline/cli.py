@@ -5,7 +5,7 @@ import hydra
 from omegaconf import DictConfig
 
 from pipeline.config import register_configs
-from sim2real.app import CONF_DIR, guarded
+from sim2real.app import CONF_DIR, guarded, job_out_dir
 
 register_configs()
 
@@ -15,6 +15,7 @@ register_configs()
 def main(cfg: DictConfig) -> None:
     from pipeline.run import run
 
+    job_out_dir(cfg)
     run(cfg)
 
 

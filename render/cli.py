@@ -5,7 +5,7 @@ import hydra
 from omegaconf import DictConfig
 
 import render.config  # noqa: F401  (stores the render schema)
-from sim2real.app import CONF_DIR, guarded
+from sim2real.app import CONF_DIR, guarded, job_out_dir
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
@@ -13,6 +13,7 @@ from sim2real.app import CONF_DIR, guarded
 def main(cfg: DictConfig) -> dict:
     from render.run import run
 
+    job_out_dir(cfg)
     return run(cfg)
 
 

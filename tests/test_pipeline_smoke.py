@@ -69,3 +69,19 @@ def test_a_changed_stage_setting_reruns_that_stage_over_its_own_outputs(smoke):
     assert "train_refined: its settings or its input data changed" in log  # the refined set did
     refined = json.loads((out / "refined" / "dataset.json").read_text())
     assert refined["status"] == "complete" and refined["provenance"]["config"]["refiner"]["loss"]["fg"]["adv"] == 0.5
+
+
+def test_a_pipeline_sweep_gives_every_job_its_own_out_dir(smoke, tmp_path):
+    """``sim2real -m``: each job in ``out_dir/<job number>``, sharing the smoke run's renders."""
+    from tests.conftest import run_cli
+
+    out, _ = smoke
+    sweep = tmp_path / "sweep"
+    res = run_cli("sim2real", "-m", "experiment=smoke", "seed=1,2", "train.mixes=[sim]", f"data_dir={out / 'data'}",
+                  f"out_dir={sweep}", f"hydra.sweep.dir={tmp_path / 'multirun'}", cwd=tmp_path, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    seeds = set()
+    for job in ("0", "1"):
+        assert isinstance(json.loads((sweep / job / "metrics.json").read_text())["detector.sim.map50"], float)
+        seeds.add(json.loads((sweep / job / "refined" / "dataset.json").read_text())["provenance"]["config"]["seed"])
+    assert seeds == {1, 2}

@@ -1,4 +1,7 @@
-"""The Optuna search over FG/BG weights: two trials through the joblib launcher, stored in sqlite."""
+"""Sweeps: the Optuna search over FG/BG weights (two trials through the joblib launcher, stored in
+sqlite), and every ``-m`` job of each command in its own ``out_dir/<job number>``."""
+import json
+
 import pytest
 
 from sim2real.synthetic import make_image_folder, make_shapes_dataset
@@ -38,3 +41,12 @@ def test_refine_sweep_gives_every_job_its_own_out_dir(tmp_path, cli):
 
     adv = {DatasetReader(out / job).manifest.provenance["config"]["refiner"]["loss"]["fg"]["adv"] for job in ("0", "1")}
     assert adv == {0.5, 1.0}
+
+
+def test_render_sweep_gives_every_job_its_own_out_dir(tmp_path, cli):
+    out = tmp_path / "renders"
+    res = cli("sim2real-render", "-m", "seed=3,4", f"hydra.sweep.dir={tmp_path / 'multirun'}", f"out_dir={out}",
+              "num_images=1", "resolution=32", "reality.samples=1", "workers=0", "logger=none", timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    seeds = {json.loads((out / job / "dataset.json").read_text())["config"]["seed"] for job in ("0", "1")}
+    assert seeds == {3, 4}
