@@ -1,1 +1,1 @@
-"""Refiner stage: GAN refiners (SimGAN, CycleGAN, CUT) that make renders look real."""
+"""Refiner stage: GAN refiners (SimGAN, CycleGAN, CUT, FastCUT) and a learned camera that make renders look real."""

@@ -39,7 +39,7 @@ def plain_config(cfg) -> dict:
 
 def writer_args(cfg, config: dict) -> dict:
     key = {k: v for k, v in config.items() if k not in RUN_ONLY_KEYS}
-    # proxy_real is the stand-in for photos (DESIGN.md), so its sets are of kind "real"
+    # proxy_real is the stand-in for photos (docs/design.md), so its sets are of kind "real"
     kind = "real" if cfg.reality.name == "proxy_real" else "sim"
     return {"name": cfg.name or Path(cfg.out_dir).name, "kind": kind, "classes": target_classes(cfg.scene),
             "num_images": cfg.num_images, "config": config, "seed": cfg.seed, "resume_key": key}

@@ -1,4 +1,4 @@
-"""The dataset contract between stages (see DESIGN.md): writer and reader.
+"""The dataset contract between stages (docs/design.md): writer and reader.
 
     <root>/dataset.json       manifest (status partial until every image is written)
     <root>/annotations.json   COCO with per-image ``meta`` and per-annotation ``instance_id``
