@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from sim2real.errors import Sim2RealError
+from sim2real.errors import ConfigError, Sim2RealError
 
 log = logging.getLogger("sim2real")
 
@@ -26,6 +26,7 @@ def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     @functools.wraps(fn)
     def wrapper(cfg: DictConfig) -> Any:
         try:
+            check_resolves(cfg)
             return fn(cfg)
         except Sim2RealError as exc:
             log.error("%s", exc)
@@ -33,6 +34,18 @@ def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
             raise SystemExit(2) from None
 
     return wrapper
+
+
+def check_resolves(cfg: DictConfig) -> None:
+    """Resolve every interpolation now, so that a value from the environment that its key refuses
+    (``WANDB_MODE=bogus`` for ``logger.mode``) fails before any work, naming the key."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        raise ConfigError((f"{key}: " if key else "") + str(exc).splitlines()[0]) from None
 
 
 def job_out_dir(cfg: DictConfig) -> None:

@@ -95,3 +95,20 @@ def test_render_of_zero_images_is_refused(tmp_path):
         cfg = compose(config_name="render", overrides=["num_images=0"])
     with pytest.raises(ConfigError, match="num_images: must be at least 1"):
         check_config(cfg)
+
+
+@pytest.mark.parametrize("name", PRIMARY)
+def test_a_bad_value_from_the_environment_fails_before_work_naming_the_key(tmp_path, name):
+    """``logger.mode`` comes from ``WANDB_MODE``: a value it refuses is one line, exit 2, nothing written."""
+    import os
+    import subprocess
+
+    from tests.conftest import BIN
+
+    env = {**os.environ, "WANDB_MODE": "bogus", "HYDRA_FULL_ERROR": "0"}
+    res = subprocess.run([str(BIN / COMMANDS[name]), f"out_dir={tmp_path / 'out'}"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr[-2000:]
+    errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: logger.mode:") and "'bogus'" in errors[0], res.stderr[-2000:]
+    assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
