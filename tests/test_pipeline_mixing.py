@@ -55,15 +55,15 @@ def test_init_skips_the_synthetic_stage_and_starts_from_the_checkpoint(tmp_path)
 
 def test_finetune_can_keep_drawing_renders(tmp_path):
     from train.plan import build_plan
-    from train.run import _stages
+    from train.run import _phases
 
     sim = shapes(tmp_path, "sim", num_images=8)
     real = shapes(tmp_path, "real", num_images=8, style="real", seed=2)
     common = [f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=1", "schedule=finetune"]
     cfg = compose_train(*common, "finetune.synthetic_share=0.25")
-    stages = _stages(cfg, build_plan(cfg))
-    assert [s[0] for s in stages] == ["synthetic", "finetune"]
-    name, parts, _, _, weights = stages[1]
+    phases = _phases(cfg, build_plan(cfg))
+    assert [s[0] for s in phases] == ["synthetic", "finetune"]
+    name, parts, _, _, weights = phases[1]
     assert [p.real for p in parts] == [False, True] and weights == [0.25, 0.75]
     plain = compose_train(*common)
-    assert [p.real for p in _stages(plain, build_plan(plain))[1][1]] == [True]
+    assert [p.real for p in _phases(plain, build_plan(plain))[1][1]] == [True]
