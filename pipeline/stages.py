@@ -43,14 +43,18 @@ def compose_stage(config_name: str, overrides: Sequence[str]):
 
 def stage_key(cfg_dict: dict) -> str:
     """What decides reuse: the composed config minus tracking and parallelism knobs."""
-    ignore = {"logger", "workers", "shard", "num_threads", "overwrite"}
+    ignore = {"logger", "workers", "shard", "num_threads"}
     cfg_dict = {k: v for k, v in cfg_dict.items() if k not in ignore}
+    if "overwrite" in cfg_dict:  # the pipeline owns its folders (overwrite=true); records made
+        cfg_dict["overwrite"] = False  # before it passed that hold False, and keep matching
     if cfg_dict.get("ckpt_path") == "last":  # resuming is how a stage runs (records keep their keys);
         cfg_dict["ckpt_path"] = None         # a checkpoint file given is what it runs from
     if isinstance(cfg_dict.get("trainer"), dict):
         cfg_dict["trainer"] = {k: v for k, v in cfg_dict["trainer"].items() if k != "enable_progress_bar"}
     if cfg_dict.get("schedule") == "merged":  # a merged run never reads the fine-tuning settings
         cfg_dict.pop("finetune", None)
+    if isinstance(cfg_dict.get("objective"), dict):  # where a search's objective lives makes nothing
+        cfg_dict["objective"] = {k: v for k, v in cfg_dict["objective"].items() if k != "function"}
     return fingerprint(cfg_dict)
 
 

@@ -177,6 +177,9 @@ def test_a_stage_that_runs_again_first_drops_its_old_record(tmp_path):
 def test_stage_key_ignores_resuming_but_not_a_given_checkpoint():
     from pipeline.stages import stage_key
 
-    base = {"out_dir": "x", "seed": 0, "ckpt_path": None}  # as composed: every stage has ckpt_path
+    base = {"out_dir": "x", "seed": 0, "ckpt_path": None, "overwrite": False}  # as composed
     assert stage_key({**base, "ckpt_path": "last", "overwrite": True}) == stage_key(base)
     assert stage_key({**base, "ckpt_path": "a.ckpt"}) != stage_key({**base, "ckpt_path": "b.ckpt"})
+    objective = {"enabled": False, "val": None}
+    assert stage_key({**base, "objective": {**objective, "function": "pipeline.objective.refined_val_map"}}) == \
+        stage_key({**base, "objective": objective})  # records made before objective.function still match
