@@ -33,7 +33,9 @@ class DetectorConfig:
     kwargs: dict[str, Any] = field(default_factory=dict)  # more keywords for the builder
     optimizer: dict[str, Any] = field(
         default_factory=lambda: {"_target_": "torch.optim.AdamW", "lr": 3e-3, "weight_decay": 1e-4})
-    warmup_steps: int = 20
+    # linear lr warmup (capped at a quarter of the steps); at 20 steps fcos_tiny from scratch on 90
+    # lmo photos collapsed to no detection for one seed in three (docs/benchmarks.md, warmup)
+    warmup_steps: int = 100
     lr_schedule: LrSchedule = LrSchedule.cosine
     score_threshold: float = 0.3  # for drawn predictions only; metrics use every score
 
