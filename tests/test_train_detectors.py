@@ -94,3 +94,40 @@ def test_local_weights_file(tmp_path):
 def test_unknown_detector_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown detector"):
         create_detector("yolo_v99", 2, 64)
+
+
+def test_torchvision_weight_names_load_from_the_hub_cache(tmp_path, monkeypatch, caplog):
+    """``detector.weights=COCO_V1`` / ``weights_backbone=IMAGENET1K_V1`` read torchvision's file from
+    ``$TORCH_HOME`` (written here by the test, at the path torchvision uses); nothing downloads."""
+    import logging
+
+    import torchvision
+
+    from sim2real.errors import ConfigError
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    name = "fasterrcnn_mobilenet_v3_large_fpn"
+    with pytest.raises(ConfigError, match=r"detector.weights=DEFAULT: .*fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth "
+                                          r"is not in the torch hub cache \(TORCH_HOME\); set detector.download=true"):
+        create_detector(name, 2, 128, weights="DEFAULT")
+    with pytest.raises(ConfigError, match="not a file, nor one of"):
+        create_detector(name, 2, 128, weights="COCO_V9")
+    with pytest.raises(ConfigError, match="fcos_tiny is not a torchvision detector"):
+        create_detector("fcos_tiny", 2, 64, weights="DEFAULT")
+
+    coco = create_detector(name, 90, 128)  # 91 outputs, like torchvision's COCO detector
+    cache.mkdir(parents=True)
+    torch.save(coco.state_dict(), cache / "fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth")
+    with caplog.at_level(logging.INFO, logger="train.weights"):
+        model = create_detector(name, 2, 128, weights="COCO_V1")
+    ours, theirs = model.state_dict(), coco.state_dict()
+    key = "backbone.body.0.0.weight"
+    assert torch.equal(ours[key], theirs[key]) and torch.equal(ours["rpn.head.conv.0.0.weight"], theirs["rpn.head.conv.0.0.weight"])
+    assert ours["roi_heads.box_predictor.cls_score.weight"].shape[0] == 3  # a head for 2 classes + background, fresh
+    assert "re-initialised" in caplog.text and "roi_heads.box_predictor.cls_score.weight" in caplog.text
+
+    classifier = torchvision.models.mobilenet_v3_large()
+    torch.save(classifier.state_dict(), cache / "mobilenet_v3_large-8738ca79.pth")  # IMAGENET1K_V1's file
+    model = create_detector(name, 2, 128, weights_backbone="IMAGENET1K_V1")
+    assert torch.equal(model.state_dict()["backbone.body.0.0.weight"], classifier.state_dict()["features.0.0.weight"])

@@ -27,8 +27,11 @@ class DetectorConfig:
 
     name: str = "fcos_tiny"
     image_size: Optional[int] = None  # null: the largest side of the training images
-    weights: Optional[str] = None  # local state-dict file of the whole detector
-    weights_backbone: Optional[str] = None  # local state-dict file of the backbone body
+    # a local state-dict file, or a torchvision weights name (DEFAULT, COCO_V1, IMAGENET1K_V1, ...)
+    # read from the torch hub cache ($TORCH_HOME/hub/checkpoints; train/weights.py)
+    weights: Optional[str] = None  # the whole detector (heads for another class count start fresh)
+    weights_backbone: Optional[str] = None  # the backbone body
+    download: bool = False  # fetch a named weights file missing from the cache (else an error naming it)
     anchor_sizes: Optional[list[list[int]]] = None  # null: spread over the training boxes' sizes
     kwargs: dict[str, Any] = field(default_factory=dict)  # more keywords for the builder
     optimizer: dict[str, Any] = field(

@@ -13,11 +13,9 @@ models are built with ``num_classes + 1`` outputs.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import torch
 from torch import nn
 from torchvision.models import detection as tvd
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -28,6 +26,7 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import MultiScaleRoIAlign
 
 from sim2real.errors import ConfigError
+from train import weights as W
 from train.backbones import tiny_fpn_backbone
 from train.registry import DETECTORS, register
 
@@ -37,7 +36,8 @@ log = logging.getLogger(__name__)
 # What callers may ask of a detector before building it (``register(name, **info)``):
 #   needs_masks: it trains on instance masks (Mask R-CNN)
 #   adapt_anchors: anchor-based (RPN / RetinaNet); FCOS and SSD keep their own scheme
-INFO_DEFAULTS = {"needs_masks": False, "adapt_anchors": True}
+#   torchvision: its torchvision builder, whose weight names (DEFAULT, COCO_V1, ...) it accepts
+INFO_DEFAULTS = {"needs_masks": False, "adapt_anchors": True, "torchvision": None}
 
 
 def info(name: str, key: str) -> Any:
@@ -68,14 +68,14 @@ def _tv(fn: Callable[..., nn.Module], *, rcnn: bool = False) -> Callable[..., nn
     return build
 
 
-register("fasterrcnn_mobilenet_v3_large_fpn")(_tv(tvd.fasterrcnn_mobilenet_v3_large_fpn, rcnn=True))
-register("fasterrcnn_resnet50_fpn_v2")(_tv(tvd.fasterrcnn_resnet50_fpn_v2, rcnn=True))
-register("retinanet_resnet50_fpn_v2")(_tv(tvd.retinanet_resnet50_fpn_v2))
-register("fcos_resnet50_fpn", adapt_anchors=False)(_tv(tvd.fcos_resnet50_fpn))
-register("maskrcnn_resnet50_fpn_v2", needs_masks=True)(_tv(tvd.maskrcnn_resnet50_fpn_v2, rcnn=True))
+register("fasterrcnn_mobilenet_v3_large_fpn", torchvision=tvd.fasterrcnn_mobilenet_v3_large_fpn)(_tv(tvd.fasterrcnn_mobilenet_v3_large_fpn, rcnn=True))
+register("fasterrcnn_resnet50_fpn_v2", torchvision=tvd.fasterrcnn_resnet50_fpn_v2)(_tv(tvd.fasterrcnn_resnet50_fpn_v2, rcnn=True))
+register("retinanet_resnet50_fpn_v2", torchvision=tvd.retinanet_resnet50_fpn_v2)(_tv(tvd.retinanet_resnet50_fpn_v2))
+register("fcos_resnet50_fpn", adapt_anchors=False, torchvision=tvd.fcos_resnet50_fpn)(_tv(tvd.fcos_resnet50_fpn))
+register("maskrcnn_resnet50_fpn_v2", needs_masks=True, torchvision=tvd.maskrcnn_resnet50_fpn_v2)(_tv(tvd.maskrcnn_resnet50_fpn_v2, rcnn=True))
 
 
-@register("ssdlite320_mobilenet_v3_large", adapt_anchors=False)
+@register("ssdlite320_mobilenet_v3_large", adapt_anchors=False, torchvision=tvd.ssdlite320_mobilenet_v3_large)
 def _ssdlite(num_classes: int, image_size: int, **kw: Any) -> nn.Module:
     """torchvision SSDlite (MobileNetV3) with its fixed input size set to the data's."""
     model = tvd.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes, **kw)
@@ -116,7 +116,7 @@ def _fcos_tiny(num_classes: int, image_size: int, *, fpn_channels: int = 64, blo
                     anchor_generator=anchors, head=head, **{**defaults, **kw})
 
 
-# --- adapting anchors and loading local weights ---------------------------------------------
+# --- adapting anchors ---------------------------------------------
 
 def auto_anchor_sizes(template: Sequence[Sequence[int]], image_size: int,
                       box_sizes: np.ndarray | None = None) -> tuple[tuple[int, ...], ...]:
@@ -154,39 +154,16 @@ def _set_anchors(model: nn.Module, sizes: Sequence[Sequence[int]] | None, image_
     log.info("anchor sizes %s", [list(lvl) for lvl in new])
 
 
-def _state_dict_from(path: str, key: str) -> dict[str, torch.Tensor]:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ConfigError(f"{key}: weights file {file} does not exist (nothing is downloaded)")
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ConfigError(f"{key}: cannot load weights file {file} ({exc})") from exc
-    if isinstance(state, dict) and "state_dict" in state:  # a Lightning checkpoint
-        state = {k.removeprefix("model."): v for k, v in state["state_dict"].items()}
-    if not isinstance(state, dict):
-        raise ConfigError(f"{key}: {file} does not hold a state dict")
-    return state
-
-
-def _load_matching(module: nn.Module, state: dict[str, torch.Tensor], key: str) -> None:
-    """Load tensors whose name and shape match (class heads of another size are skipped)."""
-    own = module.state_dict()
-    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not keep:
-        raise ConfigError(f"{key}: no tensor of the weights file matches the model")
-    module.load_state_dict(keep, strict=False)
-    log.info("%s: loaded %d/%d tensors (%d skipped)", key, len(keep), len(own), len(state) - len(keep))
-
-
 def create(name: str, num_classes: int, image_size: int, *, weights: str | None = None,
-                    weights_backbone: str | None = None, anchor_sizes: Sequence[Sequence[int]] | None = None,
-                    box_sizes: np.ndarray | None = None, **kw: Any) -> nn.Module:
+           weights_backbone: str | None = None, download: bool = False,
+           anchor_sizes: Sequence[Sequence[int]] | None = None, box_sizes: np.ndarray | None = None,
+           **kw: Any) -> nn.Module:
     """Build detector ``name`` for ``num_classes`` object classes on ``image_size`` inputs.
 
-    ``weights`` / ``weights_backbone``: optional local state-dict files (whole model / backbone
-    body). ``anchor_sizes``: explicit sizes per level; default follows ``box_sizes``.
-    Further keywords go to the builder (e.g. ``box_score_thresh``, ``fpn_channels``).
+    ``weights`` / ``weights_backbone``: a local state-dict file (whole model / backbone body) or
+    a torchvision weights name read from the torch hub cache (train/weights.py; ``download``
+    lets a missing one be fetched). ``anchor_sizes``: explicit sizes per level; default follows
+    ``box_sizes``. Further keywords go to the builder (e.g. ``box_score_thresh``, ``fpn_channels``).
     """
     if num_classes < 1:
         raise ConfigError(f"detector needs at least one class, got {num_classes}")
@@ -195,11 +172,16 @@ def create(name: str, num_classes: int, image_size: int, *, weights: str | None 
         _set_anchors(model, anchor_sizes, int(image_size), box_sizes)
     elif anchor_sizes:
         raise ConfigError(f"detector.anchor_sizes: {name} does not use configurable anchors")
+    builder = info(name, "torchvision")
     if weights_backbone:
+        key = "detector.weights_backbone"
+        file = W.resolve(str(weights_backbone), builder, backbone=True, download=download, key=key, detector=name)
         body = getattr(model.backbone, "body", model.backbone)
-        _load_matching(body, _state_dict_from(weights_backbone, "detector.weights_backbone"), "detector.weights_backbone")
+        W.load_matching(body, W.for_body(W.state_dict_from(file, key), body), key)
     if weights:
-        _load_matching(model, _state_dict_from(weights, "detector.weights"), "detector.weights")
+        key = "detector.weights"
+        file = W.resolve(str(weights), builder, backbone=False, download=download, key=key, detector=name)
+        W.load_matching(model, W.state_dict_from(file, key), key)
     return model
 
 

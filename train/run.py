@@ -163,6 +163,7 @@ def run(cfg: DictConfig) -> dict:
     sizes = box_sizes([s for p in plan.parts("synthetic" if cfg.init else "all") for s in p.train])
     model = create_detector(cfg.detector.name, len(plan.classes), plan.image_size,
                             weights=cfg.init or cfg.detector.weights, weights_backbone=cfg.detector.weights_backbone,
+                            download=bool(cfg.detector.download),
                             anchor_sizes=cfg.detector.anchor_sizes, box_sizes=sizes if len(sizes) else None,
                             **dict(cfg.detector.kwargs))
     rank = global_rank()
