@@ -57,9 +57,17 @@ def recorded(folder: Path) -> dict | None:
 
 
 def another_config(folder: Path, config: dict) -> str | None:
-    """What differs when ``folder`` records a run of another config than ``config``; else None."""
+    """What differs when ``folder`` records a run of another config than ``config``; else None.
+
+    Checkpoints in ``folder/checkpoints`` with no ``run.json`` (a run of an older version, which
+    did not record one) count as another config: nothing says what made them."""
     old = recorded(folder)
-    if old is None or old.get("key") == fingerprint(config):
+    if old is None:
+        leftovers = Path(folder) / "checkpoints"
+        if leftovers.is_dir() and any(leftovers.rglob("*.ckpt")):
+            return f"checkpoints in {leftovers} but no {RUN_FILE} says which config made them"
+        return None
+    if old.get("key") == fingerprint(config):
         return None
     return differences(old.get("config", {}), config)
 

@@ -50,15 +50,16 @@ def test_a_planted_done_json_cannot_load_a_payload(tmp_path):
     data = shapes(tmp_path, "sim")
     out = tmp_path / "det"
     marker = tmp_path / "payload_ran"
+    run(compose_train(*FAST, "data.val_fraction=0", f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}"))  # a run of this config
     stage = out / "checkpoints" / "merged"
     ckpt = plant(stage / "best.ckpt", marker)
     (stage / "done.json").write_text(json.dumps({"weights": str(ckpt)}))
     with pytest.raises(Sim2RealError, match="best.ckpt: not a detector checkpoint") as err:
-        run(compose_train(*FAST, f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}", "ckpt_path=last"))
+        run(compose_train(*FAST, "data.val_fraction=0", f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}", "ckpt_path=last"))
     assert "\n" not in str(err.value) and not marker.exists()
 
     outside = plant(tmp_path / "elsewhere.ckpt", marker)
     (stage / "done.json").write_text(json.dumps({"weights": str(outside)}))
     with pytest.raises(Sim2RealError, match="names weights outside its phase folder"):
-        run(compose_train(*FAST, f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}", "ckpt_path=last"))
+        run(compose_train(*FAST, "data.val_fraction=0", f"data.train=[{data}]", f"data.test={data}", f"out_dir={out}", "ckpt_path=last"))
     assert not marker.exists()

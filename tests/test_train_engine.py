@@ -87,3 +87,21 @@ def test_another_config_is_refused_before_work_unless_overwrite(tmp_path):
     result = run(compose_train(*common, f"data.train=[{other}]", "overwrite=true"))
     assert json.loads((out / "run.json").read_text())["config"]["data"]["train"] == [str(other)]
     assert "test/map50" in result["metrics"]
+
+
+def test_checkpoints_without_a_run_record_are_never_resumed_as_ours(tmp_path):
+    """A folder an older version trained in has checkpoints and no run.json: ``ckpt_path=last``
+    refuses it, and ``overwrite=true`` (as the pipeline passes) trains again instead of reusing it."""
+    sim = shapes(tmp_path, "sim", num_images=6)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    out = tmp_path / "run"
+    common = [f"data.test={test}", f"out_dir={out}", f"data.train=[{sim}]", *ENGINE, "trainer.max_epochs=1"]
+    run(compose_train(*common))
+    (out / "run.json").unlink()  # as an older version left it
+    done = out / "checkpoints" / "merged" / "done.json"
+    with pytest.raises(Sim2RealError, match=r"ckpt_path=last would resume a run of another config \(checkpoints in .* "
+                                            r"but no run.json says which config made them\)"):
+        run(compose_train(*common, "ckpt_path=last"))
+    before = done.stat().st_mtime_ns
+    run(compose_train(*common, "ckpt_path=last", "overwrite=true"))
+    assert done.stat().st_mtime_ns != before and (out / "run.json").is_file()  # trained again, recorded
