@@ -125,11 +125,12 @@ def _schema_defaults() -> dict[str, object]:
     from refiner.config import REFINER_SCHEMAS, RefineConfig
     from render.config import RenderConfig
     from sim2real.config.common import LoggerConfig, TrainerConfig
-    from train.config import TrainConfig
+    from train.config import PredictConfig, TrainConfig
 
     from pipeline.config import PipelineConfig
 
-    primary = {"render": RenderConfig, "refine": RefineConfig, "train": TrainConfig, "pipeline": PipelineConfig}
+    primary = {"render": RenderConfig, "refine": RefineConfig, "train": TrainConfig, "pipeline": PipelineConfig,
+               "predict": PredictConfig}
     groups = {"scene": (RenderConfig, "scene"), "reality": (RenderConfig, "reality"),
               "detector": (TrainConfig, "detector"), "slices": (TrainConfig, "slices"),
               "trainer": (TrainerConfig, None), "logger": (LoggerConfig, None)}

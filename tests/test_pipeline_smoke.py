@@ -85,3 +85,17 @@ def test_a_pipeline_sweep_gives_every_job_its_own_out_dir(smoke, tmp_path):
         assert isinstance(json.loads((sweep / job / "metrics.json").read_text())["detector.sim.map50"], float)
         seeds.add(json.loads((sweep / job / "refined" / "dataset.json").read_text())["provenance"]["config"]["seed"])
     assert seeds == {1, 2}
+
+
+def test_readme_two_commands_from_the_pipeline_to_boxes_on_photos(smoke, tmp_path):
+    """README "Boxes on your photos": ``sim2real-predict ckpt=<out>/detectors/refined_real10 images=<photos>``."""
+    from sim2real.synthetic import make_image_folder
+    from tests.conftest import run_cli
+
+    out, _ = smoke
+    photos = make_image_folder(tmp_path / "photos", num_images=3, size=80)
+    res = run_cli("sim2real-predict", f"ckpt={out / 'detectors' / 'refined_real10'}", f"images={photos}",
+                  f"out_dir={tmp_path / 'predict'}", cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(list((tmp_path / "predict" / "images").glob("*.jpg"))) == 3
+    assert isinstance(json.loads((tmp_path / "predict" / "detections.json").read_text()), list)

@@ -1,4 +1,5 @@
-"""`sim2real-train`: Hydra entry point on sim2real/conf/train.yaml (all the work is in ``train.run``)."""
+"""`sim2real-train` and `sim2real-predict`: Hydra entry points on sim2real/conf/train.yaml and
+predict.yaml (the work is in ``train.run`` and ``train.predict``)."""
 from __future__ import annotations
 
 import hydra
@@ -15,6 +16,15 @@ def main(cfg: DictConfig) -> None:
 
     job_out_dir(cfg)
     run(cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="predict")
+@guarded
+def predict(cfg: DictConfig) -> dict:
+    from train.predict import run
+
+    job_out_dir(cfg)
+    return run(cfg)
 
 
 if __name__ == "__main__":

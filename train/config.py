@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 from sim2real.config.common import LoggerConfig, TrainerConfig
 
@@ -199,4 +200,20 @@ class TrainConfig:
     num_plot_images: int = 16
 
 
+@dataclass
+class PredictConfig:
+    """``sim2real-predict`` (sim2real/conf/predict.yaml, train/predict.py)."""
+
+    ckpt: str = MISSING  # a detector checkpoint, or a detector run's out_dir (its final phase)
+    images: str = MISSING  # a folder of photos, or a labelled set (any layout; then also scored)
+    out_dir: str = "runs/predict"
+    score_threshold: float = 0.3  # boxes kept in detections.json and drawn; metrics use every score
+    batch_size: int = 8
+    draw: bool = True  # write images/<stem>.jpg with the boxes drawn
+    split: Optional[str] = None  # for sources holding several splits (YOLO val, VOC ImageSets, ...)
+    device: str = "cpu"
+    progress: bool = True
+
+
 ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+ConfigStore.instance().store(name="predict_schema", node=PredictConfig)

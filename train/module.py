@@ -26,8 +26,11 @@ class DetectorModule(pl.LightningModule):
     """Trains ``model`` (a torchvision detector) with the loss it returns in train mode."""
 
     def __init__(self, model: nn.Module, *, optimizer: dict, lr_scale: float = 1.0, warmup_steps: int = 0,
-                 lr_schedule: str = "cosine", channels_last: bool = False, augment: Any = None) -> None:
+                 lr_schedule: str = "cosine", channels_last: bool = False, augment: Any = None,
+                 detector: dict | None = None) -> None:
         super().__init__()
+        if detector:  # what rebuilds the model, in every checkpoint (train/checkpoint.py)
+            self.save_hyperparameters({"detector": detector})
         self.model = model
         self.optimizer_cfg = dict(optimizer)
         self.lr_scale = lr_scale

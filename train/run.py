@@ -23,6 +23,7 @@ from sim2real.tracking import finish, lightning_logger
 from train import plots, report
 from train.augment import DetectionAugment
 from train.data import DetectionDataset, eval_loader, train_loader
+from train.checkpoint import detector_spec
 from train.detectors import create as create_detector, needs_masks
 from train.evaluate import coco_metrics, predict, prefixed
 from train.fit import clear_checkpoints, fit_phase, global_rank
@@ -95,11 +96,16 @@ def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], weights: list[float] |
     return train, val
 
 
-def _module(cfg: Any, model: torch.nn.Module, lr_scale: float) -> DetectorModule:
+def _module(cfg: Any, model: torch.nn.Module, lr_scale: float, spec: dict) -> DetectorModule:
     return DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
                           warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
                           channels_last=bool(cfg.trainer.channels_last),
-                          augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None)
+                          augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None,
+                          detector=spec)
+
+
+def detector_spec_of(cfg: Any, plan: DataPlan, model: torch.nn.Module) -> dict:
+    return detector_spec(cfg.detector.name, plan.classes, plan.image_size, model, dict(cfg.detector.kwargs))
 
 
 def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *, out_dir: Path, logger: Any,
@@ -120,7 +126,7 @@ def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *,
             break
         parts, weights = phase_weights(plan.parts("all"), part, pseudo_share=float(p.share),
                                        synthetic_share=float(cfg.finetune.synthetic_share))
-        module = _module(cfg, model, float(p.lr_scale))
+        module = _module(cfg, model, float(p.lr_scale), detector_spec_of(cfg, plan, model))
         train, val = _loaders(cfg, plan, parts, weights, masks)
         best = fit_phase(module, f"pseudo{r + 1}", train, val, cfg=cfg, out_dir=out_dir, max_epochs=int(p.max_epochs),
                          logger=logger, resume=resume)
@@ -176,7 +182,7 @@ def run(cfg: DictConfig) -> dict:
     module = None
     trained_epochs: dict[str, Any] = {}
     for name, parts, epochs, lr_scale, weights in phases:
-        module = _module(cfg, model, lr_scale)
+        module = _module(cfg, model, lr_scale, detector_spec_of(cfg, plan, model))
         train, val = _loaders(cfg, plan, parts, weights, masks)
         best = fit_phase(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
                          logger=logger, resume=resume)
