@@ -129,8 +129,10 @@ def _schema_defaults() -> dict[str, object]:
 
     from pipeline.config import PipelineConfig
 
+    from sim2real.export import ExportConfig
+
     primary = {"render": RenderConfig, "refine": RefineConfig, "train": TrainConfig, "pipeline": PipelineConfig,
-               "predict": PredictConfig}
+               "predict": PredictConfig, "export": ExportConfig}
     groups = {"scene": (RenderConfig, "scene"), "reality": (RenderConfig, "reality"),
               "detector": (TrainConfig, "detector"), "slices": (TrainConfig, "slices"),
               "trainer": (TrainerConfig, None), "logger": (LoggerConfig, None)}

@@ -1,0 +1,156 @@
+"""``sim2real-export``: any labelled set (a sim2real dataset, COCO, VOC, YOLO, BOP) to YOLO or COCO.
+
+- ``format=yolo``: the Ultralytics layout, ``data.yaml`` (``path``, ``train``, ``val``,
+  ``names``), ``images/<split>/`` and ``labels/<split>/<stem>.txt`` with ``class cx cy w h``
+  normalised to the image; it reads back through the project's own YOLO reader with the same
+  boxes (to 1e-6 of the image side).
+- ``format=coco``: ``annotations.json`` (xywh boxes, ``iscrowd`` for ignore regions) beside
+  ``images/``.
+Images are copied, never re-encoded. YOLO has no ignore regions: those are left out and counted.
+Nothing is written unless the whole set reads; an existing non-empty ``out_dir`` is refused
+unless ``overwrite=true``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Optional
+
+import hydra
+import numpy as np
+import yaml
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig
+
+from sim2real import atomic
+from sim2real.app import CONF_DIR, guarded
+from sim2real.errors import ConfigError
+from sim2real.readers import load_labelled
+from sim2real.records import LabelledSet, Record
+
+log = logging.getLogger(__name__)
+
+
+class ExportFormat(StrEnum):
+    yolo = "yolo"
+    coco = "coco"
+
+
+@dataclass
+class ExportConfig:
+    dataset: str = MISSING  # any labelled set
+    format: ExportFormat = ExportFormat.yolo
+    out_dir: str = MISSING
+    split: Optional[str] = None  # which split of a source holding several (YOLO val, VOC ImageSets, ...)
+    name: str = "train"  # the split name written (YOLO: images/<name>; data.yaml's train and val point at it)
+    overwrite: bool = False
+
+
+ConfigStore.instance().store(name="export_schema", node=ExportConfig)
+
+
+def _unique_names(records: list[Record]) -> list[str]:
+    """File names for the copies: the image's own name, prefixed where two would collide."""
+    seen: dict[str, int] = {}
+    names = []
+    for r in records:
+        name = Path(r.image_path).name
+        if name in seen:
+            seen[name] += 1
+            name = f"{seen[name]:05d}_{name}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _size(r: Record) -> tuple[int, int]:
+    if r.width and r.height:
+        return int(r.width), int(r.height)
+    from PIL import Image
+
+    with Image.open(r.image_path) as img:
+        return img.size
+
+
+def write_yolo(data: LabelledSet, out: Path, *, split: str = "train") -> dict:
+    index = {c: k for k, c in enumerate(data.classes)}
+    images, labels = out / "images" / split, out / "labels" / split
+    images.mkdir(parents=True)
+    labels.mkdir(parents=True)
+    boxes = ignored = 0
+    for r, name in zip(data.records, _unique_names(data.records)):
+        w, h = _size(r)
+        shutil.copyfile(r.image_path, images / name)
+        ignore = r.ignore if r.ignore is not None else np.zeros(len(r.labels), bool)
+        lines = []
+        for (x0, y0, x1, y1), label, skip in zip(np.asarray(r.boxes, float).reshape(-1, 4), r.labels, ignore):
+            if skip:
+                ignored += 1
+                continue
+            lines.append(f"{index[label]} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}")
+        boxes += len(lines)
+        (labels / f"{Path(name).stem}.txt").write_text("".join(f"{line}\n" for line in lines))
+    (out / "data.yaml").write_text(yaml.safe_dump({"path": str(out.resolve()), "train": f"images/{split}",
+                                                   "val": f"images/{split}",
+                                                   "names": dict(enumerate(data.classes))}, sort_keys=False))
+    return {"images": len(data.records), "boxes": boxes, "ignore_regions_left_out": ignored}
+
+
+def write_coco(data: LabelledSet, out: Path) -> dict:
+    (out / "images").mkdir(parents=True)
+    index = {c: k + 1 for k, c in enumerate(data.classes)}
+    images, annotations = [], []
+    for image_id, (r, name) in enumerate(zip(data.records, _unique_names(data.records)), start=1):
+        w, h = _size(r)
+        shutil.copyfile(r.image_path, out / "images" / name)
+        images.append({"id": image_id, "file_name": f"images/{name}", "width": w, "height": h})
+        ignore = r.ignore if r.ignore is not None else np.zeros(len(r.labels), bool)
+        for (x0, y0, x1, y1), label, crowd in zip(np.asarray(r.boxes, float).reshape(-1, 4), r.labels, ignore):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": index[label],
+                                "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+                                "area": round((x1 - x0) * (y1 - y0), 3), "iscrowd": int(bool(crowd))})
+    atomic.write_json(out / "annotations.json", {"images": images, "annotations": annotations, "categories": [
+        {"id": k, "name": c} for c, k in index.items()]})
+    return {"images": len(images), "boxes": len(annotations), "ignore_regions_left_out": 0}
+
+
+def run(cfg: DictConfig) -> dict:
+    out = Path(cfg.out_dir)
+    if out.exists() and any(out.iterdir()) and not cfg.overwrite:
+        raise ConfigError(f"out_dir={out}: not empty; choose another out_dir or set overwrite=true")
+    data = load_labelled(cfg.dataset, split=cfg.split, key="dataset")  # all of it reads before anything is written
+    if not data.records:
+        raise ConfigError(f"dataset={cfg.dataset}: holds no images")
+    staging = out.with_name(f".{out.name}.exporting")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    summary = (write_yolo(data, staging, split=cfg.name) if cfg.format == ExportFormat.yolo else write_coco(data, staging))
+    if cfg.format == ExportFormat.yolo:  # data.yaml names where the set will be, not the staging folder
+        meta = yaml.safe_load((staging / "data.yaml").read_text())
+        meta["path"] = str(out.resolve())
+        (staging / "data.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    if out.exists():
+        shutil.rmtree(out)
+    staging.replace(out)
+    summary = {"format": str(cfg.format), "source": str(cfg.dataset), "classes": data.classes, **summary,
+               "source_skipped": data.skipped}
+    (out / "export.json").write_text(json.dumps(summary, indent=1))
+    log.info("exported %d images, %d boxes (%s) to %s%s", summary["images"], summary["boxes"], cfg.format, out,
+             f"; {summary['ignore_regions_left_out']} ignore regions left out (YOLO has none)"
+             if summary["ignore_regions_left_out"] else "")
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="export")
+@guarded
+def main(cfg: DictConfig) -> dict:
+    return run(cfg)
+
+
+if __name__ == "__main__":
+    main()
