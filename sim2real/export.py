@@ -1,4 +1,5 @@
-"""``sim2real-export``: any labelled set (a sim2real dataset, COCO, VOC, YOLO, BOP) to YOLO or COCO.
+"""Any labelled set (a sim2real dataset, COCO, VOC, YOLO, BOP) written as YOLO or COCO
+(``sim2real-export``, pipeline/export.py).
 
 - ``format=yolo``: the Ultralytics layout, ``data.yaml`` (``path``, ``train``, ``val``,
   ``names``), ``images/<split>/`` and ``labels/<split>/<stem>.txt`` with ``class cx cy w h``
@@ -15,42 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Optional
 
-import hydra
 import numpy as np
 import yaml
-from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig
 
 from sim2real import atomic
-from sim2real.app import CONF_DIR, guarded
 from sim2real.errors import ConfigError
 from sim2real.readers import load_labelled
 from sim2real.records import LabelledSet, Record
 
 log = logging.getLogger(__name__)
-
-
-class ExportFormat(StrEnum):
-    yolo = "yolo"
-    coco = "coco"
-
-
-@dataclass
-class ExportConfig:
-    dataset: str = MISSING  # any labelled set
-    format: ExportFormat = ExportFormat.yolo
-    out_dir: str = MISSING
-    split: Optional[str] = None  # which split of a source holding several (YOLO val, VOC ImageSets, ...)
-    name: str = "train"  # the split name written (YOLO: images/<name>; data.yaml's train and val point at it)
-    overwrite: bool = False
-
-
-ConfigStore.instance().store(name="export_schema", node=ExportConfig)
 
 
 def _unique_names(records: list[Record]) -> list[str]:
@@ -119,38 +95,40 @@ def write_coco(data: LabelledSet, out: Path) -> dict:
     return {"images": len(images), "boxes": len(annotations), "ignore_regions_left_out": 0}
 
 
-def run(cfg: DictConfig) -> dict:
-    out = Path(cfg.out_dir)
-    if out.exists() and any(out.iterdir()) and not cfg.overwrite:
+def staged(out: Path, overwrite: bool) -> Path:
+    """A fresh folder beside ``out`` to write into, then ``publish``; a non-empty ``out`` is refused."""
+    if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"out_dir={out}: not empty; choose another out_dir or set overwrite=true")
-    data = load_labelled(cfg.dataset, split=cfg.split, key="dataset")  # all of it reads before anything is written
-    if not data.records:
-        raise ConfigError(f"dataset={cfg.dataset}: holds no images")
     staging = out.with_name(f".{out.name}.exporting")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    summary = (write_yolo(data, staging, split=cfg.name) if cfg.format == ExportFormat.yolo else write_coco(data, staging))
-    if cfg.format == ExportFormat.yolo:  # data.yaml names where the set will be, not the staging folder
-        meta = yaml.safe_load((staging / "data.yaml").read_text())
-        meta["path"] = str(out.resolve())
-        (staging / "data.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    return staging
+
+
+def publish(staging: Path, out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     staging.replace(out)
-    summary = {"format": str(cfg.format), "source": str(cfg.dataset), "classes": data.classes, **summary,
+
+
+def export_dataset(dataset: str, out_dir: str, fmt: str, *, split: str | None = None, name: str = "train",
+                   overwrite: bool = False) -> dict:
+    """Write ``dataset`` as ``fmt`` (yolo | coco) into ``out_dir``; returns the summary (also export.json)."""
+    out = Path(out_dir)
+    data = load_labelled(dataset, split=split, key="dataset")  # all of it reads before anything is written
+    if not data.records:
+        raise ConfigError(f"dataset={dataset}: holds no images")
+    staging = staged(out, overwrite)
+    summary = write_yolo(data, staging, split=name) if fmt == "yolo" else write_coco(data, staging)
+    if fmt == "yolo":  # data.yaml names where the set will be, not the staging folder
+        meta = yaml.safe_load((staging / "data.yaml").read_text())
+        meta["path"] = str(out.resolve())
+        (staging / "data.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    publish(staging, out)
+    summary = {"format": fmt, "source": str(dataset), "classes": data.classes, **summary,
                "source_skipped": data.skipped}
     (out / "export.json").write_text(json.dumps(summary, indent=1))
-    log.info("exported %d images, %d boxes (%s) to %s%s", summary["images"], summary["boxes"], cfg.format, out,
+    log.info("exported %d images, %d boxes (%s) to %s%s", summary["images"], summary["boxes"], fmt, out,
              f"; {summary['ignore_regions_left_out']} ignore regions left out (YOLO has none)"
              if summary["ignore_regions_left_out"] else "")
     return summary
-
-
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="export")
-@guarded
-def main(cfg: DictConfig) -> dict:
-    return run(cfg)
-
-
-if __name__ == "__main__":
-    main()

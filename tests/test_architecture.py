@@ -129,7 +129,7 @@ def _schema_defaults() -> dict[str, object]:
 
     from pipeline.config import PipelineConfig
 
-    from sim2real.export import ExportConfig
+    from pipeline.export import ExportConfig
 
     primary = {"render": RenderConfig, "refine": RefineConfig, "train": TrainConfig, "pipeline": PipelineConfig,
                "predict": PredictConfig, "export": ExportConfig}
