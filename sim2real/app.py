@@ -38,11 +38,12 @@ def guarded(fn: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
 
 def check_resolves(cfg: DictConfig) -> None:
     """Resolve every interpolation now, so that a value from the environment that its key refuses
-    (``WANDB_MODE=bogus`` for ``logger.mode``) fails before any work, naming the key."""
+    (``WANDB_MODE=bogus`` for ``logger.mode``), or a required key left unset (``ckpt=``), fails
+    before any work, naming the key."""
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+        OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None)
         raise ConfigError((f"{key}: " if key else "") + str(exc).splitlines()[0]) from None

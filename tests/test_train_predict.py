@@ -97,6 +97,8 @@ def test_a_bad_checkpoint_is_one_line_before_work(tmp_path, cli):
         res = cli("sim2real-predict", f"ckpt={ckpt}", f"images={photos}", f"out_dir={tmp_path / 'out'}")
         assert res.returncode == 2 and message in res.stderr, res.stderr[-2000:]
         assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()
+    unset = cli("sim2real-predict", f"images={photos}")
+    assert unset.returncode == 2 and "error: ckpt: Missing mandatory value" in unset.stderr, unset.stderr[-2000:]
     with pytest.raises(Sim2RealError, match="records no detector"):
         import train
 
