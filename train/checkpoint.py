@@ -78,6 +78,6 @@ def load_detector(path: str | Path, *, device: str = "cpu") -> LoadedDetector:
                           "train it again, or use sim2real-train init=)")
     model = create(spec["name"], len(spec["classes"]), spec["image_size"],
                    anchor_sizes=spec.get("anchor_sizes"), **(spec.get("kwargs") or {}))
-    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
     model.load_state_dict(state)
     return LoadedDetector(model.eval().to(device), spec["name"], list(spec["classes"]), int(spec["image_size"]), file)
