@@ -41,7 +41,7 @@ def run(cfg: DictConfig) -> dict:
             raise ConfigError("format=onnx exports a detector: set ckpt=<checkpoint or detector run folder>")
         from train.onnx_export import export_onnx
 
-        return export_onnx(cfg.ckpt, cfg.out_dir, check_images=list(cfg.check_images))
+        return export_onnx(cfg.ckpt, cfg.out_dir, check_images=list(cfg.check_images), overwrite=bool(cfg.overwrite))
     if not cfg.dataset:
         raise ConfigError(f"format={cfg.format} exports a labelled set: set dataset=<folder or COCO json>")
     from sim2real.export import export_dataset

@@ -53,7 +53,8 @@ def _size(r: Record) -> tuple[int, int]:
         return img.size
 
 
-def write_yolo(data: LabelledSet, out: Path, *, split: str = "train") -> dict:
+def write_yolo(data: LabelledSet, out: Path, *, split: str = "train", where: Path | None = None) -> dict:
+    """Write into ``out``; ``data.yaml``'s ``path`` is ``where`` (the folder the set will end up in)."""
     index = {c: k for k, c in enumerate(data.classes)}
     images, labels = out / "images" / split, out / "labels" / split
     images.mkdir(parents=True)
@@ -71,7 +72,7 @@ def write_yolo(data: LabelledSet, out: Path, *, split: str = "train") -> dict:
             lines.append(f"{index[label]} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}")
         boxes += len(lines)
         (labels / f"{Path(name).stem}.txt").write_text("".join(f"{line}\n" for line in lines))
-    (out / "data.yaml").write_text(yaml.safe_dump({"path": str(out.resolve()), "train": f"images/{split}",
+    (out / "data.yaml").write_text(yaml.safe_dump({"path": str((where or out).resolve()), "train": f"images/{split}",
                                                    "val": f"images/{split}",
                                                    "names": dict(enumerate(data.classes))}, sort_keys=False))
     return {"images": len(data.records), "boxes": boxes, "ignore_regions_left_out": ignored}
@@ -119,11 +120,7 @@ def export_dataset(dataset: str, out_dir: str, fmt: str, *, split: str | None = 
     if not data.records:
         raise ConfigError(f"dataset={dataset}: holds no images")
     staging = staged(out, overwrite)
-    summary = write_yolo(data, staging, split=name) if fmt == "yolo" else write_coco(data, staging)
-    if fmt == "yolo":  # data.yaml names where the set will be, not the staging folder
-        meta = yaml.safe_load((staging / "data.yaml").read_text())
-        meta["path"] = str(out.resolve())
-        (staging / "data.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    summary = write_yolo(data, staging, split=name, where=out) if fmt == "yolo" else write_coco(data, staging)
     publish(staging, out)
     summary = {"format": fmt, "source": str(dataset), "classes": data.classes, **summary,
                "source_skipped": data.skipped}

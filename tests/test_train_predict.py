@@ -1,5 +1,6 @@
 """Self-contained checkpoints (``train.load_detector``) and ``sim2real-predict``."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,7 +65,7 @@ def test_predict_on_photos_of_any_size_writes_coco_results_and_drawings(trained,
     pred = root / "pred"
     images = json.loads((pred / "images.json").read_text())
     by_id = {im["id"]: im for im in images["images"]}
-    assert {Path_name(im["file_name"]) for im in by_id.values()} == set(sizes)
+    assert {Path(im["file_name"]).name for im in by_id.values()} == set(sizes)
     assert [c["name"] for c in images["categories"]] == ["square", "disc"]
     detections = json.loads((pred / "detections.json").read_text())
     assert detections, "an untrained-ish detector at threshold 0 still returns boxes"
@@ -76,12 +77,6 @@ def test_predict_on_photos_of_any_size_writes_coco_results_and_drawings(trained,
     assert sorted(p.name for p in (pred / "images").iterdir()) == ["grey.jpg", "tall.jpg", "wide.jpg"]
     assert "1 unreadable image(s) skipped" in res.stdout + res.stderr
     assert not (pred / "metrics.json").exists()  # photos without labels are not scored
-
-
-def Path_name(p: str) -> str:
-    from pathlib import Path
-
-    return Path(p).name
 
 
 def test_a_bad_checkpoint_is_one_line_before_work(tmp_path, cli):

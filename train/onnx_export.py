@@ -62,14 +62,12 @@ def compare_with_onnxruntime(model: torch.nn.Module, file: Path, images: Sequenc
 
 
 def export_onnx(ckpt: str | Path, out_dir: str | Path, *, check_images: Sequence[Path] = (), opset: int = 17,
-                tolerance_px: float = 1e-2) -> dict:
+                tolerance_px: float = 1e-2, overwrite: bool = False) -> dict:
     from sim2real.export import publish, staged
 
     det = load_detector(ckpt)
     out = Path(out_dir)
-    staging = staged(out, overwrite=True) if not out.exists() or not any(out.iterdir()) else None
-    if staging is None:
-        raise ConfigError(f"out_dir={out}: not empty; choose another out_dir")
+    staging = staged(out, overwrite)
     size = det.image_size
     example = torch.rand(3, size, size)
     file = staging / "detector.onnx"
