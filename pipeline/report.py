@@ -189,7 +189,7 @@ class Run(Protocol):
     notes: list[str]
 
 
-def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
+def write_report(pipe: Run, paths: Mapping, refined_dir: Path | None, refine: Mapping,
                  detectors: Mapping[str, Mapping], metrics: dict) -> Path:
     from sim2real.camera_stats import median_rows
     from pipeline.gap import tsne_plot
@@ -201,14 +201,15 @@ def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
     n = min(rcfg.samples, len(sim))
     idx = np.linspace(0, len(sim) - 1, n).astype(int)
     real_paths = load_unlabelled(paths["real"])
+    # without a refine stage (no mix trains on refined images) the refined domain is left out
+    refined = {} if refined_dir is None else {"refined": list_images(refined_dir / "images")}
     rows = {"sim": [sim.records[i].image_path for i in idx],
-            "refined": [refined_dir / "images" / sim.records[i].image_path.name for i in idx],
+            **({"refined": [refined_dir / "images" / sim.records[i].image_path.name for i in idx]} if refined else {}),
             "real": [real_paths[i] for i in np.linspace(0, len(real_paths) - 1, n).astype(int)]}
     grid = sample_grid(rows)
     Image.fromarray(grid).save(figures / "samples.png")
-    tsne = tsne_plot({"sim": [r.image_path for r in sim.records],
-                      "refined": list_images(refined_dir / "images"), "real": real_paths},
-                     figures / "tsne.png", per_domain=rcfg.tsne_per_domain, seed=pipe.cfg.seed,
+    domains = {"sim": [r.image_path for r in sim.records], **refined, "real": real_paths}
+    tsne = tsne_plot(domains, figures / "tsne.png", per_domain=rcfg.tsne_per_domain, seed=pipe.cfg.seed,
                      title="t-SNE of random ResNet-18 features")
     fraction_png = real_fraction_figure(metrics, figures / "real_fraction.png")
 
@@ -216,7 +217,7 @@ def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
     parts += [f"<p class='note'>{html.escape(note)}</p>" for note in pipe.notes]
     if summary := summary_rows(metrics):
         parts.append("<h2>Summary</h2>" + _table(["", "value"], summary))
-    parts.append("<h2>Samples: sim | refined | real</h2>")
+    parts.append(f"<h2>Samples: {' | '.join(rows)}</h2>")
     parts.append(f"<img alt='samples' src='{_png_data_uri(grid)}'>")
     det_rows = [[mix, metrics.get(f"detector.{mix}.map50", "-"), metrics.get(f"detector.{mix}.map", "-"),
                  metrics.get(f"detector.{mix}.map75", "-")] for mix in detectors]
@@ -240,8 +241,7 @@ def write_report(pipe: Run, paths: Mapping, refined_dir: Path, refine: Mapping,
                  "camera statistics below, blind to content. Label preservation: a frozen task network's mask IoU on refined images relative to "
                  "sim images (1.0 = labels fully kept).</p>" + _table(["metric", "value"], gap))
     parts.append(f"<img alt='t-SNE' src='{_png_data_uri(tsne)}'>")
-    header, crows = median_rows({"sim": [r.image_path for r in sim.records],
-                                 "refined": list_images(refined_dir / "images"), "real": real_paths})
+    header, crows = median_rows(domains)
     parts.append("<h2>Camera statistics (median per image)</h2><p>Intensities on [0, 1]; noise is the median "
                  "absolute Laplacian of the grey image, vignetting the centre over border brightness. "
                  "<code>realism.stats_c2st</code> above is a logistic regression on these alone.</p>"

@@ -130,7 +130,7 @@ class Pipeline:
         ], state_dir=self.state)
 
     # -- train ------------------------------------------------------------------------------
-    def train(self, paths: dict, refined_dir: Path) -> dict[str, dict]:
+    def train(self, paths: dict, refined_dir: Path | None) -> dict[str, dict]:
         """Every mix's detector (``train.mixing``: pipeline/mixing.py), ``train.jobs`` at a time."""
         if paths["real_test"] is None:
             return {}
@@ -156,7 +156,7 @@ class Pipeline:
             return False
         return True
 
-    def _mix_overrides(self, name: str, paths: dict, refined_dir: Path, mode: str) -> list[str]:
+    def _mix_overrides(self, name: str, paths: dict, refined_dir: Path | None, mode: str) -> list[str]:
         mix = parse_mix(name)
         sources = {"sim": paths["sim"], "refined": refined_dir}
         # every mix gets the sim set's number of samples per epoch: equal step budgets
@@ -214,10 +214,14 @@ class Pipeline:
         with self.timed("render"):
             paths = self.build_data()
         self.lineage("render", {}, paths)
-        with self.timed("refine"):
-            refine = self.refine(paths)
-        refined_dir = Path(refine["out_dir"])
-        self.lineage("refine", {"sim": paths["sim"], "real": paths["real"]}, {"refined": refined_dir})
+        refine, refined_dir = {}, None
+        if needs_refined(self.cfg.train.mixes):
+            with self.timed("refine"):
+                refine = self.refine(paths)
+            refined_dir = Path(refine["out_dir"])
+            self.lineage("refine", {"sim": paths["sim"], "real": paths["real"]}, {"refined": refined_dir})
+        else:
+            self.notes.append("no mix trains on refined images: the refiner was not trained")
         with self.timed("train"):
             detectors = self.train(paths, refined_dir)
         self.lineage("train", {"sim": paths["sim"], "refined": refined_dir, "real_test": paths["real_test"]},
@@ -231,6 +235,11 @@ class Pipeline:
             log.warning("%s", note)
         log.info("report: %s", self.out / "report.html")
         return {"out_dir": str(self.out), "metrics": metrics, "notes": self.notes}
+
+
+def needs_refined(mixes) -> bool:
+    """Whether any mix trains on refined images (else the refine stage is skipped)."""
+    return any("refined" in parse_mix(m).synthetic for m in mixes)
 
 
 def reader_options(d) -> dict:

@@ -83,7 +83,8 @@ def test_a_pipeline_sweep_gives_every_job_its_own_out_dir(smoke, tmp_path):
     seeds = set()
     for job in ("0", "1"):
         assert isinstance(json.loads((sweep / job / "metrics.json").read_text())["detector.sim.map50"], float)
-        seeds.add(json.loads((sweep / job / "refined" / "dataset.json").read_text())["provenance"]["config"]["seed"])
+        seeds.add(json.loads((sweep / job / "detectors" / "sim" / "run.json").read_text())["config"]["seed"])
+        assert not (sweep / job / "refined").exists()  # no mix trains on refined images: no refiner
     assert seeds == {1, 2}
 
 
