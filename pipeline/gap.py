@@ -15,15 +15,19 @@ log = logging.getLogger(__name__)
 DOMAIN_COLOURS = {"sim": "#1f77b4", "refined": "#2ca02c", "real": "#d62728"}
 
 
-def random_features() -> Callable[[torch.Tensor], torch.Tensor]:
+def random_features(stage: int = 4) -> Callable[[torch.Tensor], torch.Tensor]:
     """A fixed, seeded random ResNet-18 trunk: no weights to download, yet its pooled features
-    separate images by colour, texture and noise statistics, which is what the gap is made of."""
+    separate images by colour, texture and noise statistics, which is what the gap is made of.
+    ``stage`` (1-4) ends the trunk after that residual stage: random deeper stages wash out
+    what tells images apart (pipeline/coverage.py measures this and stops at stage 2)."""
     from torchvision.models import resnet18
 
+    if stage not in (1, 2, 3, 4):
+        raise ValueError(f"stage must be 1, 2, 3 or 4, got {stage}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = resnet18(weights=None)
-    trunk = torch.nn.Sequential(*list(net.children())[:-2]).eval()
+    trunk = torch.nn.Sequential(*list(net.children())[:4 + stage]).eval()  # stem (4 modules), then stages
 
     def features(batch: torch.Tensor) -> torch.Tensor:
         maps = trunk(batch)

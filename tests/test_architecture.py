@@ -129,10 +129,11 @@ def _schema_defaults() -> dict[str, object]:
 
     from pipeline.config import PipelineConfig
 
+    from pipeline.analyze import AnalyzeConfig
     from pipeline.export import ExportConfig
 
     primary = {"render": RenderConfig, "refine": RefineConfig, "train": TrainConfig, "pipeline": PipelineConfig,
-               "predict": PredictConfig, "export": ExportConfig}
+               "predict": PredictConfig, "export": ExportConfig, "analyze": AnalyzeConfig}
     groups = {"scene": (RenderConfig, "scene"), "reality": (RenderConfig, "reality"),
               "detector": (TrainConfig, "detector"), "slices": (TrainConfig, "slices"),
               "trainer": (TrainerConfig, None), "logger": (LoggerConfig, None)}
