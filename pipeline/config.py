@@ -92,6 +92,9 @@ class PipelineTrainConfig:
 class ReportConfig:
     samples: int = 6  # images per domain in the sample grid
     tsne_per_domain: int = 120
+    # the domain analysis (pipeline/analyze.py, docs/analyze.md): sim against the real training pool
+    analyze: bool = True
+    analysis_images: int = 300  # images per set read for its camera statistics and coverage
 
 
 @dataclass

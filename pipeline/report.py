@@ -20,8 +20,12 @@ from sim2real.readers import load_unlabelled
 log = logging.getLogger(__name__)
 
 
-def collect_metrics(refine: Mapping, detectors: Mapping[str, Mapping], timings: Mapping[str, float]) -> dict:
-    """Flat ``metrics.json``: detector.<mix>.<metric>, realism.*, labels.*, timing_s.<stage>."""
+def collect_metrics(refine: Mapping, detectors: Mapping[str, Mapping], timings: Mapping[str, float],
+                    analysis: Mapping | None = None) -> dict:
+    """Flat ``metrics.json``: detector.<mix>.<metric>, realism.*, labels.*, analysis.* (the domain
+    analysis's distances and coverage), timing_s.<stage>."""
+    from pipeline.analyze import analysis_metrics
+
     metrics: dict[str, float] = {}
     for mix, result in detectors.items():
         for key, value in result.get("metrics", {}).items():
@@ -31,6 +35,7 @@ def collect_metrics(refine: Mapping, detectors: Mapping[str, Mapping], timings: 
     for key, value in refine.get("metrics", {}).items():
         if isinstance(value, (int, float)):
             metrics[key] = float(value)
+    metrics.update(analysis_metrics(analysis))
     for stage, seconds in timings.items():
         metrics[f"timing_s.{stage}"] = float(seconds)
     return metrics
@@ -177,7 +182,8 @@ def slice_rows(detectors: Mapping[str, Mapping]) -> tuple[list[str], list[list[o
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-td:first-child,th:first-child{text-align:left}img{max-width:100%}h2{margin-top:1.6em}.note{color:#a40}"""
+td:first-child,th:first-child{text-align:left}img{max-width:100%}h2{margin-top:1.6em}.note{color:#a40}
+.verdict{background:#f4f4f4;padding:.6em .9em;border-left:4px solid #888}"""
 
 
 class Run(Protocol):
@@ -189,8 +195,49 @@ class Run(Protocol):
     notes: list[str]
 
 
+def analysis_section(analysis: Mapping) -> str:
+    """The domain analysis (pipeline/analyze.py): its verdict, the distances with each set's
+    medians, the label figures, the coverage and its worst-covered photos."""
+    from pipeline.analyze import MEASURE
+    from sim2real.label_stats import LABELS
+
+    parts = ["<h2>Domain analysis: sim against the real training pool</h2>",
+             f"<p class='verdict'>{html.escape(analysis['verdict'])}</p>"]
+    labels = analysis.get("labels")
+    if labels:
+        def median(side: str, name: str) -> object:
+            summary = labels[side]
+            if name == "classes":
+                return "-"
+            if name == "truncated":
+                return summary.get("truncated_share", "-")
+            value = summary["median"].get(name)
+            return "-" if value is None else value
+
+        ranked = sorted(labels["distances"].items(), key=lambda kv: -kv[1] if kv[1] == kv[1] else 1.0)
+        p = labels.get("p_values", {})
+        rows = [[LABELS[k], MEASURE[k], v, p.get(k, "-"), median("sim", k), median("real", k)] for k, v in ranked]
+        parts.append("<p>One distance per label statistic on [0, 1] (0 = alike), and how likely chance alone "
+                     "gives it at these set sizes (p); the medians (for truncation, the share of boxes touching "
+                     "the frame) of renders and photos. See docs/analyze.md.</p>"
+                     + _table(["statistic", "measure", "distance", "p", "renders (median)", "photos (median)"], rows))
+    files = analysis.get("files", {})
+    for key, alt in (("label_stats", "label statistics"), ("centres", "box centres")):
+        if files.get(key) and Path(files[key]).is_file():
+            parts.append(f"<img alt='{alt}' src='{_png_data_uri(Path(files[key]))}'>")
+    cover = analysis.get("coverage") or {}
+    if cover.get("value") is not None:
+        parts.append(f"<h3>Coverage {cover['value']:.2f}</h3><p>The share of photos with a render inside their "
+                     f"{cover['k']}-nearest-photo radius, in random ResNet-18 features (Naeem et al. 2020; two "
+                     "halves of one set score about 0.95). Below, the worst-covered photos, each above its "
+                     "nearest render: ratio = distance to that render / the photo's radius.</p>")
+    if files.get("coverage_worst") and Path(files["coverage_worst"]).is_file():
+        parts.append(f"<img alt='coverage worst' src='{_png_data_uri(Path(files['coverage_worst']))}'>")
+    return "".join(parts)
+
+
 def write_report(pipe: Run, paths: Mapping, refined_dir: Path | None, refine: Mapping,
-                 detectors: Mapping[str, Mapping], metrics: dict) -> Path:
+                 detectors: Mapping[str, Mapping], metrics: dict, analysis: Mapping | None = None) -> Path:
     from sim2real.camera_stats import median_rows
     from pipeline.gap import tsne_plot
 
@@ -246,6 +293,8 @@ def write_report(pipe: Run, paths: Mapping, refined_dir: Path | None, refine: Ma
                  "absolute Laplacian of the grey image, vignetting the centre over border brightness. "
                  "<code>realism.stats_c2st</code> above is a logistic regression on these alone.</p>"
                  + _table(header, crows))
+    if analysis:
+        parts.append(analysis_section(analysis))
     if camera := camera_rows(metrics):
         parts.append("<h2>What the camera refiner learned</h2><p>Each effect's mean (blur sigma in pixels; "
                      "gains and gamma, contrast, saturation as factors; noise std on [0, 1]) and its spread "

@@ -226,9 +226,15 @@ class Pipeline:
             detectors = self.train(paths, refined_dir)
         self.lineage("train", {"sim": paths["sim"], "refined": refined_dir, "real_test": paths["real_test"]},
                      {f"detector-{mix}": r["out_dir"] for mix, r in detectors.items()})
+        analysis = None
+        if self.cfg.report.analyze:  # sim against the real training pool, never the test split
+            from pipeline.analyze import for_pipeline
+
+            with self.timed("analyze"):
+                analysis = for_pipeline(self.cfg, paths, self.out / "analysis")
         with self.timed("report"):
-            metrics = collect_metrics(refine, detectors, self.timings)
-            write_report(self, paths, refined_dir, refine, detectors, metrics)
+            metrics = collect_metrics(refine, detectors, self.timings, analysis)
+            write_report(self, paths, refined_dir, refine, detectors, metrics, analysis)
         metrics["timing_s.report"] = self.timings["report"]
         atomic.write_json(self.out / "metrics.json", metrics, indent=2)
         for note in self.notes:

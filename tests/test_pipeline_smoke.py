@@ -1,4 +1,5 @@
 """`sim2real experiment=smoke`: every stage for real (Blender, GAN steps, detectors), tiny."""
+import html
 import json
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def test_smoke_writes_report_and_metrics(smoke):
     for mix in MIXES:
         assert f"<td>{mix}</td>" in report
     assert "<h2>Camera statistics (median per image)</h2>" in report and "<td>noise</td>" in report
+    # the domain analysis: sim against the real training pool (docs/analyze.md)
+    assert "<h2>Domain analysis: sim against the real training pool</h2>" in report
+    for alt in ("label statistics", "box centres", "coverage worst"):
+        assert f"<img alt='{alt}' src='data:image/png;base64," in report
+    assert 0.0 <= metrics["analysis.coverage"] <= 1.0 and 0.0 <= metrics["analysis.size"] <= 1.0
+    analysis = json.loads((out / "analysis" / "analysis.json").read_text())
+    assert analysis["real"]["path"].endswith("/data/real") and html.escape(analysis["verdict"]) in report
     refined = json.loads((out / "refined" / "dataset.json").read_text())
     assert refined["kind"] == "refined" and refined["status"] == "complete"
 
