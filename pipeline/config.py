@@ -62,6 +62,9 @@ class PipelineRenderConfig:
     resolution: int = 128  # the longer side of renders and of imported photos
     aspect: Optional[float] = None  # render width / height (null: square, or the scene camera's intrinsics)
     workers: int = 2
+    # fit the sim part's scene layout to the real training pool's labels before rendering it
+    # (render/fit.py; the fitted scene YAML lands in <data_dir>/sim/fit/)
+    fit: bool = False
     sim: RenderPart = field(default_factory=lambda: RenderPart(400, 0, "sim"))
     # Proxy-real part seen (without labels) by the refiner; its labels are the real-train pool.
     real: RenderPart = field(default_factory=lambda: RenderPart(300, 100_000, "proxy_real"))

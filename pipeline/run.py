@@ -57,15 +57,17 @@ class Pipeline:
         self.timings[stage] = round(self.timings.get(stage, 0.0) + time.perf_counter() - start, 2)
 
     # -- render -----------------------------------------------------------------------------
-    def render(self, part: str) -> Path:
+    def render(self, part: str, fit_to: Path | None = None) -> Path:
+        """Render one part; ``fit_to``: a labelled real set the scene is fitted to first (render/fit.py)."""
         r = self.cfg.render
         spec = r[part]
         out = self.data / part
+        fit = [] if fit_to is None else ["fit.enabled=true", f"fit.real={q(fit_to)}", f"fit.seed={spec.seed}"]
         run_stage("render", f"render_{part}", [
             f"scene={r.scene}", f"reality={spec.reality}", f"num_images={spec.num_images}",
             f"resolution={r.resolution}", f"seed={spec.seed}", f"workers={r.workers}",
             *([f"aspect={r.aspect}"] if r.aspect is not None else []),
-            f"out_dir={q(out)}", f"name={part}", *self.logger_overrides, *r.overrides,
+            f"out_dir={q(out)}", f"name={part}", *fit, *self.logger_overrides, *r.overrides,
         ], state_dir=self.state)
         return out
 
@@ -74,7 +76,7 @@ class Pipeline:
 
         d, res = self.cfg.data, self.cfg.render.resolution
         options = reader_options(d)
-        paths: dict[str, Path | None] = {"sim": self.render("sim")}
+        paths: dict[str, Path | None] = {}
         if d.split.source:
             paths.update(self.split_real())
         for key in ("real_test", "real_train"):
@@ -99,6 +101,10 @@ class Pipeline:
             paths["real_train"] = None if user else paths["real"]
             if user:
                 self.notes.append("no data.real_train given: mixes with real data are left out")
+        # last, so that render.fit can fit the scene to the real training pool's labels (never the test split)
+        if self.cfg.render.fit and paths["real_train"] is None:
+            raise ConfigError("render.fit: the scene fit needs labelled real photos (data.real_train or data.split.source)")
+        paths["sim"] = self.render("sim", fit_to=paths["real_train"] if self.cfg.render.fit else None)
         return paths
 
     def split_real(self) -> dict[str, Path]:

@@ -1,5 +1,8 @@
-"""`sim2real-render`: Hydra entry point on sim2real/conf/render.yaml (the work is in render.run)."""
+"""`sim2real-render` and `sim2real-fit`: Hydra entry points on sim2real/conf/render.yaml (the work is
+in render.run and render.fit)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -15,6 +18,19 @@ def main(cfg: DictConfig) -> dict:
 
     job_out_dir(cfg)
     return run(cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="render")
+@guarded
+def fit(cfg: DictConfig) -> dict:
+    """`sim2real-fit`: the scene fitted to ``fit.real``'s labels, written as a scene YAML; no render."""
+    from render.renderer import to_config
+    from render.run import fit_scene_of
+
+    job_out_dir(cfg)
+    typed = to_config(cfg)
+    fitted = fit_scene_of(typed, Path(typed.out_dir))
+    return {"out_dir": typed.fit.out_dir or str(Path(typed.out_dir) / "fit"), "scene": fitted.scene.name}
 
 
 if __name__ == "__main__":

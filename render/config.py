@@ -280,6 +280,32 @@ class ShardConfig:
     count: int = 1
 
 
+# the scene keys ``fit.params`` may name (render/fit.py says how each one is searched)
+FIT_PARAMS = ("camera.distance", "camera.elevation_deg", "camera.focal_mm", "camera.look_at_jitter",
+              "objects.count", "objects.pose", "objects.placement.area_radius")
+
+
+@dataclass
+class FitConfig:
+    """Fit the scene's layout to labelled photos before rendering (render/fit.py, docs/render.md).
+
+    An Optuna search over ``params`` minimises the distance between the photos' label
+    statistics (box size, aspect, objects per image, centres, truncation; sim2real/label_stats.py)
+    and those of ``images`` sampled scenes, projected without rendering.
+    """
+
+    enabled: bool = False  # sim2real-render: fit, then render the fitted scene (sim2real-fit: fit only)
+    real: Optional[str] = None  # labelled photos, any layout the readers know (never the test split)
+    split: Optional[str] = None  # which split of ``real``, for sources holding several
+    params: list[str] = field(default_factory=lambda: [
+        "camera.distance", "camera.elevation_deg", "camera.look_at_jitter", "objects.count", "objects.pose",
+        "objects.placement.area_radius"])
+    trials: int = 100
+    images: int = 150  # scenes sampled per trial (the same indices in every trial)
+    seed: int = 0
+    out_dir: Optional[str] = None  # fitted scene YAML and fit.json (null: <out_dir>/fit)
+
+
 @dataclass
 class RenderConfig:
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -297,6 +323,7 @@ class RenderConfig:
     save_depth: bool = True
     min_visible_px: int = 4  # smaller instances get no annotation
     shard: ShardConfig = field(default_factory=ShardConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
     overwrite: bool = False
     progress: bool = True
     logger: LoggerConfig = field(default_factory=LoggerConfig)

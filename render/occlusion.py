@@ -16,12 +16,13 @@ SUPERSAMPLE = 4  # PIL fills every pixel the outline touches: draw finer, count 
 
 
 def project(points: np.ndarray, cam_world: np.ndarray, focal_mm: float, sensor_mm: float,
-            frame: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+            frame: tuple[int, int], shift: tuple[float, float] = (0.0, 0.0), inverse: bool = True) -> np.ndarray:
     """World points (N,3) -> pixel coords (N,2) and camera depth (N,) of a Blender camera whose
-    sensor width spans the frame's longer side (sensor fit AUTO), with lens ``shift``."""
+    sensor width spans the frame's longer side (sensor fit AUTO), with lens ``shift``.
+    ``inverse=False``: ``cam_world`` is already the world-to-camera matrix."""
     w, h = frame
     side = max(w, h)
-    inv = np.linalg.inv(cam_world)
+    inv = np.linalg.inv(cam_world) if inverse else cam_world
     p = points @ inv[:3, :3].T + inv[:3, 3]
     z = -p[:, 2]
     scale = focal_mm / sensor_mm * side

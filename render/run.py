@@ -73,9 +73,11 @@ def run(cfg) -> dict:
     """
     typed = to_config(cfg)
     check_config(typed)
-    config = plain_config(cfg)
-    args = writer_args(typed, config)
     root = Path(typed.out_dir)
+    if typed.fit.enabled:  # the scene fitted to the photos' labels first (render/fit.py)
+        typed = fit_scene_of(typed, root)
+    config = plain_config(typed)
+    args = writer_args(typed, config)
     with dataset_lock(root):
         writer = DatasetWriter(root, overwrite=typed.overwrite, **args)
         _remove_stale_temporaries(root)
@@ -104,6 +106,24 @@ def run(cfg) -> dict:
     _print_summary(summary)
     _track(typed, config, summary)
     return summary
+
+
+def scene_choice(default: str) -> str:
+    """The ``scene=`` group option this run was composed with (the fitted YAML extends it)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return str(HydraConfig.get().runtime.choices.get("scene") or default)
+    return default
+
+
+def fit_scene_of(typed, root: Path):
+    """``fit.enabled``: fit the scene, write its YAML and fit.json, return the fitted config."""
+    from render.fit import check_fit, fit_and_write
+
+    check_fit(typed.fit)
+    out = Path(typed.fit.out_dir) if typed.fit.out_dir else root / "fit"
+    return fit_and_write(typed, out, base_scene=scene_choice(typed.scene.name), progress=typed.progress).cfg
 
 
 def _track(cfg, config: dict, s: dict) -> None:

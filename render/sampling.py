@@ -38,6 +38,16 @@ class Catalog:
     own_look: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
+JITTER_KEYS = ("hue", "saturation", "value", "roughness")
+
+
+def own_look_ranges(assets, own) -> dict[str, dict]:
+    """Jitter ranges of the asset classes in ``own`` (those that keep their own look; the last
+    asset of a class wins)."""
+    ranges = {a.class_name: {k: float(getattr(a.jitter, k)) for k in JITTER_KEYS} for a in assets}
+    return {c: ranges[c] for c in own}
+
+
 def image_seed(seed: int, index: int) -> int:
     """The image's own seed, from ``np.random.default_rng([seed, index])``; recorded in meta.
 

@@ -7,6 +7,7 @@ says nothing for ``watchdog_s`` is killed and its unfinished indices go back in 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import multiprocessing as mp
@@ -135,27 +136,34 @@ def run_pool(cfg: dict, writer_args: dict, indices: Iterable[int], *, workers: i
     return stats
 
 
-def _start_clean(proc: mp.Process) -> None:
-    """Start a spawned process without Blender's script folders on its sys.path.
+@contextlib.contextmanager
+def clean_spawn():
+    """While processes are spawned: no Blender script folders on sys.path, and "spawn" as the
+    start method.
 
     Once ``bpy`` is imported here (``workers=0`` earlier, or a test), sys.path holds
     ``bpy/<version>/scripts/modules``, which also contains a package named ``bpy``; a
     spawned child inherits sys.path and would import that one instead of the real module.
+    Inside a joblib/loky worker the default start method is "loky", which the child (told to
+    use its parent's default) cannot find.
     """
     saved = sys.path[:]
     marker = f"{os.sep}bpy{os.sep}"
     sys.path[:] = [p for p in saved if not (marker in p and f"{os.sep}scripts" in p)]
-    # Inside a joblib/loky worker the default start method is "loky", which the child
-    # (told to use its parent's default) cannot find: present "spawn" while starting.
     method = mp.get_start_method(allow_none=True)
     if method not in (None, "spawn"):
         mp.set_start_method("spawn", force=True)
     try:
-        proc.start()
+        yield
     finally:
         sys.path[:] = saved
         if method not in (None, "spawn"):
             mp.set_start_method(method, force=True)
+
+
+def _start_clean(proc: mp.Process) -> None:
+    with clean_spawn():
+        proc.start()
 
 
 def _retire(active: dict, wid: int, todo: deque, tries: Counter, stats: PoolStats, why: str) -> None:

@@ -22,12 +22,11 @@ from render.blender.world import World
 from render.exr import read_exr, scratch_exr
 from render.frame import frame_size
 from render.geometry import Mesh
-from render.sampling import Catalog
+from render.sampling import Catalog, own_look_ranges
 
 PASS_RGB = ("ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B")
 PASS_IDS = "ViewLayer.Object Index.X"
 PASS_DEPTH = "ViewLayer.Depth.Z"
-JITTER_KEYS = ("hue", "saturation", "value", "roughness")
 
 
 def new_mesh(name: str, m: Mesh) -> bpy.types.Mesh:
@@ -42,12 +41,6 @@ def reset_blender() -> None:
     """An empty factory scene with script auto-execution off."""
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
-
-
-def own_look_ranges(assets, own: dict) -> dict[str, dict]:
-    """Jitter ranges of the asset classes that keep their own look (the last asset of a class wins)."""
-    ranges = {a.class_name: {k: float(getattr(a.jitter, k)) for k in JITTER_KEYS} for a in assets}
-    return {c: ranges[c] for c in own}
 
 
 class Studio:

@@ -1,0 +1,98 @@
+"""Scene fit (render/fit.py): projected boxes against real renders, and recovering known parameters."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from pipeline.config import register_configs
+from render.fit import fit_scene, write_fit
+from render.projection import camera_matrix
+from render.projection_check import check_projection
+from render.renderer import to_config
+from render.run import run
+from sim2real.app import CONF_DIR
+from sim2real.errors import ConfigError
+
+register_configs()
+FAST = ["resolution=64", "reality.samples=4", "progress=false", "logger=none", "workers=0"]
+# the scene the "photos" are rendered with: nearer than the default camera (6-10), one or two objects
+TRUE = ["scene.camera.distance=[3.0,3.5]", "scene.objects.count=[1,2]", "scene.objects.negative_fraction=0"]
+
+
+def compose_render(*overrides: str):
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        return compose("render", overrides=list(overrides))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fit") / "photos"
+    run(compose_render(*FAST, *TRUE, "num_images=32", "seed=5", f"out_dir={out}"))
+    return out
+
+
+def test_camera_matrix_is_blenders_track_to_and_roll():
+    import bpy  # noqa: F401  (mathutils comes with bpy)
+    from mathutils import Quaternion, Vector
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        loc, look, roll = rng.normal(size=3) * 5, rng.normal(size=3), float(rng.uniform(-30, 30))
+        quat = (Vector(look) - Vector(loc)).to_track_quat("-Z", "Y") @ Quaternion((0, 0, 1), math.radians(roll))
+        mine = camera_matrix({"location": list(loc), "look_at": list(look), "roll_deg": roll})
+        assert np.allclose(mine[:3, :3], np.array(quat.to_matrix()), atol=1e-5)
+        assert np.allclose(mine[:3, 3], loc)
+
+
+def test_projected_boxes_agree_with_the_rendered_ones(rendered):
+    check = check_projection(rendered, max_images=32)
+    assert check["mismatched"] == 0 and check["images"] == 32  # every scene sampled again exactly
+    assert check["unhidden_objects"] >= 10
+    assert check["iou_unhidden"]["median"] > 0.85  # 64-px frames: a pixel of box edge is ~5 % IoU
+    assert check["distance"]["count"] < 0.15 and check["distance"]["size"] < 0.25
+
+
+def test_fit_recovers_the_camera_distance_and_object_count_of_the_rendered_set(rendered, tmp_path):
+    cfg = to_config(compose_render(*FAST, "scene.objects.negative_fraction=0", f"fit.real={rendered}",
+                                   "fit.params=[camera.distance,objects.count]", "fit.trials=40", "fit.images=64"))
+    start = list(cfg.scene.camera.distance)
+    assert min(start) > 6 and cfg.scene.objects.count == [1, 6]  # the default scene: far, up to six objects
+    result = fit_scene(cfg, progress=False)
+    lo, hi = result.cfg.scene.camera.distance
+    assert 2.6 < (lo + hi) / 2 < 4.2, (lo, hi)  # the truth is 3.0-3.5
+    assert result.cfg.scene.objects.count[0] == 1 and result.cfg.scene.objects.count[1] <= 3
+    assert result.report["loss"]["fitted"] < 0.5 * result.report["loss"]["start"]
+    assert result.report["distance"]["fitted"]["size"] < result.report["distance"]["start"]["size"]
+
+    # the YAML is a scene config a user keeps: Hydra composes it over the base scene
+    yaml_path = write_fit(result, "primitives", tmp_path / "fit")
+    assert yaml_path == tmp_path / "fit" / "scene" / "primitives_fitted.yaml"
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        kept = compose("render", overrides=["scene=primitives_fitted", f"hydra.searchpath=[file://{tmp_path / 'fit'}]"])
+    assert list(kept.scene.camera.distance) == [lo, hi] and list(kept.scene.objects.count) == result.cfg.scene.objects.count
+    assert list(kept.scene.classes) == list(cfg.scene.classes)  # the rest comes from the base scene
+    report = json.loads((tmp_path / "fit" / "fit.json").read_text())
+    assert report["changes"]["camera.distance"] == [start, [lo, hi]]
+
+
+def test_fit_settings_are_checked_before_any_work():
+    with pytest.raises(ConfigError, match="fit.params: unknown"):
+        fit_scene(to_config(compose_render("fit.real=somewhere", "fit.params=[camera.zoom]")))
+    with pytest.raises(ConfigError, match="fit.real"):
+        fit_scene(to_config(compose_render()))
+
+
+def test_render_with_fit_enabled_renders_the_fitted_scene(rendered, tmp_path):
+    out = tmp_path / "fitted"
+    summary = run(compose_render(*FAST, "num_images=2", f"out_dir={out}", "fit.enabled=true", f"fit.real={rendered}",
+                                 "fit.params=[camera.distance]", "fit.trials=12", "fit.images=32"))
+    assert summary["status"] == "complete"
+    fit = json.loads((out / "fit" / "fit.json").read_text())
+    recorded = json.loads((out / "dataset.json").read_text())["config"]["scene"]["camera"]["distance"]
+    assert recorded == fit["values"]["fitted"]["camera.distance"] != fit["values"]["start"]["camera.distance"]
+    assert (out / "fit" / "scene" / "primitives_fitted.yaml").is_file()
