@@ -30,7 +30,7 @@ def fit(cfg: DictConfig) -> dict:
     job_out_dir(cfg)
     typed = to_config(cfg)
     fitted = fit_scene_of(typed, Path(typed.out_dir))
-    return {"out_dir": typed.fit.out_dir or str(Path(typed.out_dir) / "fit"), "scene": fitted.scene.name}
+    return {"out_dir": typed.fit.out_dir or typed.out_dir, "scene": fitted.scene.name}
 
 
 if __name__ == "__main__":

@@ -303,7 +303,7 @@ class FitConfig:
     trials: int = 100
     images: int = 150  # scenes sampled per trial (the same indices in every trial)
     seed: int = 0
-    out_dir: Optional[str] = None  # fitted scene YAML and fit.json (null: <out_dir>/fit)
+    out_dir: Optional[str] = None  # fitted scene YAML and fit.json (null: sim2real-fit: out_dir; render: <out_dir>/fit)
 
 
 @dataclass

@@ -75,7 +75,7 @@ def run(cfg) -> dict:
     check_config(typed)
     root = Path(typed.out_dir)
     if typed.fit.enabled:  # the scene fitted to the photos' labels first (render/fit.py)
-        typed = fit_scene_of(typed, root)
+        typed = fit_scene_of(typed, root / "fit")
     config = plain_config(typed)
     args = writer_args(typed, config)
     with dataset_lock(root):
@@ -117,12 +117,13 @@ def scene_choice(default: str) -> str:
     return default
 
 
-def fit_scene_of(typed, root: Path):
-    """``fit.enabled``: fit the scene, write its YAML and fit.json, return the fitted config."""
+def fit_scene_of(typed, out: Path):
+    """Fit the scene, write its YAML and fit.json into ``fit.out_dir`` (else ``out``), return the
+    fitted config."""
     from render.fit import check_fit, fit_and_write
 
     check_fit(typed.fit)
-    out = Path(typed.fit.out_dir) if typed.fit.out_dir else root / "fit"
+    out = Path(typed.fit.out_dir) if typed.fit.out_dir else out
     return fit_and_write(typed, out, base_scene=scene_choice(typed.scene.name), progress=typed.progress).cfg
 
 

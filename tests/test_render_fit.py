@@ -96,3 +96,20 @@ def test_render_with_fit_enabled_renders_the_fitted_scene(rendered, tmp_path):
     recorded = json.loads((out / "dataset.json").read_text())["config"]["scene"]["camera"]["distance"]
     assert recorded == fit["values"]["fitted"]["camera.distance"] != fit["values"]["start"]["camera.distance"]
     assert (out / "fit" / "scene" / "primitives_fitted.yaml").is_file()
+
+
+def test_readme_fit_then_render_the_kept_scene(rendered, tmp_path):
+    """README: ``sim2real-fit scene=... fit.real=... out_dir=runs/fit``, then
+    ``sim2real-render --config-dir runs/fit scene=<scene>_fitted``."""
+    from tests.conftest import run_cli
+
+    fit = run_cli("sim2real-fit", "scene=primitives", f"fit.real={rendered}", "fit.params=[objects.count]",
+                  "fit.trials=6", "fit.images=16", f"out_dir={tmp_path / 'fit'}", "progress=false", cwd=tmp_path)
+    assert fit.returncode == 0, fit.stderr[-2000:]
+    counts = json.loads((tmp_path / "fit" / "fit.json").read_text())["values"]["fitted"]["objects.count"]
+    job = run_cli("sim2real-render", "--config-dir", str(tmp_path / "fit"), "scene=primitives_fitted", "--cfg", "job",
+                  cwd=tmp_path)
+    assert job.returncode == 0, job.stderr[-2000:]
+    assert f"count:\n    - {counts[0]}\n    - {counts[1]}" in job.stdout
+    bad = run_cli("sim2real-fit", "scene=primitives", f"out_dir={tmp_path / 'none'}", cwd=tmp_path)
+    assert bad.returncode == 2 and "fit.real" in bad.stderr and not (tmp_path / "none" / "fit.json").exists()
