@@ -132,6 +132,9 @@ class CameraConfig:
     distance: list[float] = field(default_factory=lambda: [6.0, 10.0])
     elevation_deg: list[float] = field(default_factory=lambda: [15.0, 70.0])
     azimuth_deg: list[float] = field(default_factory=lambda: [0.0, 360.0])
+    # true: azimuth_deg is measured from the first target's yaw, not from world x, so photos come
+    # from a preferred side of the objects (cards seen upright, a product from its front)
+    azimuth_relative: bool = False
     focal_mm: list[float] = field(default_factory=lambda: [35.0, 60.0])
     roll_deg: list[float] = field(default_factory=lambda: [-10.0, 10.0])
     look_at_jitter: float = 0.5
@@ -281,8 +284,8 @@ class ShardConfig:
 
 
 # the scene keys ``fit.params`` may name (render/fit.py says how each one is searched)
-FIT_PARAMS = ("camera.distance", "camera.elevation_deg", "camera.focal_mm", "camera.look_at_jitter",
-              "objects.count", "objects.pose", "objects.placement.area_radius")
+FIT_PARAMS = ("camera.distance", "camera.elevation_deg", "camera.azimuth_deg", "camera.focal_mm",
+              "camera.look_at_jitter", "objects.count", "objects.pose", "objects.placement.area_radius")
 
 
 @dataclass
@@ -298,8 +301,8 @@ class FitConfig:
     real: Optional[str] = None  # labelled photos, any layout the readers know (never the test split)
     split: Optional[str] = None  # which split of ``real``, for sources holding several
     params: list[str] = field(default_factory=lambda: [
-        "camera.distance", "camera.elevation_deg", "camera.look_at_jitter", "objects.count", "objects.pose",
-        "objects.placement.area_radius"])
+        "camera.distance", "camera.elevation_deg", "camera.azimuth_deg", "camera.look_at_jitter", "objects.count",
+        "objects.pose", "objects.placement.area_radius"])
     trials: int = 100
     images: int = 150  # scenes sampled per trial (the same indices in every trial)
     seed: int = 0

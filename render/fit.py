@@ -2,8 +2,8 @@
 
 A refiner changes how pixels look; it cannot move an object. How large objects appear, how
 many there are, where they sit and how often the frame cuts them is set by the scene: the
-camera's distance, elevation, focal length and aim, the object count, the pose mix and the
-placement area (``fit.params``). The fit searches those keys (TPE, the starting scene as
+camera's distance, elevation, side (azimuth from the objects), focal length and aim, the
+object count, the pose mix and the placement area (``fit.params``). The fit searches those keys (TPE, the starting scene as
 trial 0, so the result is never worse than the start) to minimise
 ``sim2real.label_stats.fit_loss`` between the photos' boxes and the boxes of ``fit.images``
 sampled scenes, projected through the camera without rendering (render/projection.py):
@@ -12,7 +12,9 @@ their parameters, not by luck.
 
 How each key is searched, relative to the scene it starts from (c0 the range's centre):
 ``camera.distance`` and ``camera.focal_mm``: centre in [c0/4, 4 c0] (log), half-width 0-80 %
-of the centre; ``camera.elevation_deg``: low end 5-85 degrees, span 0-70; ``camera.look_at_jitter``
+of the centre; ``camera.elevation_deg``: low end 5-85 degrees, span 0-70; ``camera.azimuth_deg``:
+centre 0-360 degrees, half-width 0-180, measured from the first target's yaw
+(``camera.azimuth_relative``) unless it is the full circle; ``camera.look_at_jitter``
 and ``objects.placement.area_radius``: a factor in [1/8, 8] (log); ``objects.count``: low and
 high ends up to the photos' largest count + 2; ``objects.pose``: upright | tilted | random
 with ``tilt_deg`` 5-60. ``camera.focal_mm`` is fixed by ``scene.camera.intrinsics`` and is
@@ -109,6 +111,9 @@ def start_params(scene, params) -> dict:
     for key, r in (("camera.distance", cam.distance), ("camera.focal_mm", cam.focal_mm)):
         if key in params:
             out[f"{key}.centre"], out[f"{key}.width"] = _centre_width(r)
+    if "camera.azimuth_deg" in params:
+        lo, hi = (float(x) for x in cam.azimuth_deg)
+        out["camera.azimuth_deg.centre"], out["camera.azimuth_deg.width"] = (lo + hi) / 2 % 360, min((hi - lo) / 2, 180.0)
     if "camera.elevation_deg" in params:
         out["camera.elevation_deg.low"] = float(cam.elevation_deg[0])
         out["camera.elevation_deg.span"] = float(cam.elevation_deg[1] - cam.elevation_deg[0])
@@ -131,6 +136,9 @@ def suggest(trial, scene, params, max_count: int) -> dict:
             c0 = start[f"{key}.centre"]
             out[f"{key}.centre"] = trial.suggest_float(f"{key}.centre", c0 / 4, c0 * 4, log=True)
             out[f"{key}.width"] = trial.suggest_float(f"{key}.width", 0.0, 0.8)
+    if "camera.azimuth_deg" in params:
+        out["camera.azimuth_deg.centre"] = trial.suggest_float("camera.azimuth_deg.centre", 0.0, 360.0)
+        out["camera.azimuth_deg.width"] = trial.suggest_float("camera.azimuth_deg.width", 0.0, 180.0)
     if "camera.elevation_deg" in params:
         out["camera.elevation_deg.low"] = trial.suggest_float("camera.elevation_deg.low", 5.0, 85.0)
         out["camera.elevation_deg.span"] = trial.suggest_float("camera.elevation_deg.span", 0.0, 70.0)
@@ -154,6 +162,11 @@ def apply(cfg, p: dict):
         if f"{key}.centre" in p:
             c, w = p[f"{key}.centre"], p[f"{key}.width"]
             setattr(cam, attr, [round(c * (1 - w), 4), round(c * (1 + w), 4)])
+    if "camera.azimuth_deg.centre" in p:
+        c, w = p["camera.azimuth_deg.centre"], p["camera.azimuth_deg.width"]
+        cam.azimuth_deg = [round(c - w, 2), round(c + w, 2)]
+        if w < 180.0:  # a preferred side of the objects (a full circle is the same from any side)
+            cam.azimuth_relative = True
     if "camera.elevation_deg.low" in p:
         low = p["camera.elevation_deg.low"]
         cam.elevation_deg = [round(low, 2), round(min(89.5, low + p["camera.elevation_deg.span"]), 2)]
@@ -177,10 +190,12 @@ def fitted_values(cfg, params) -> dict:
     values = {
         "camera.distance": list(cam.distance), "camera.focal_mm": list(cam.focal_mm),
         "camera.elevation_deg": list(cam.elevation_deg), "camera.look_at_jitter": cam.look_at_jitter,
+        "camera.azimuth_deg": list(cam.azimuth_deg), "camera.azimuth_relative": cam.azimuth_relative,
         "objects.placement.area_radius": obj.placement.area_radius, "objects.count": list(obj.count),
         "objects.pose.mode": str(obj.pose.mode), "objects.pose.tilt_deg": obj.pose.tilt_deg,
     }
-    wanted = {k for p in params for k in values if k == p or k.startswith(p + ".")}
+    also = {"camera.azimuth_deg": "camera.azimuth_relative"}  # a key the fit of another sets too
+    wanted = {k for p in params for k in values if k == p or k.startswith(p + ".") or k == also.get(p)}
     return {k: v for k, v in values.items() if k in wanted}
 
 
@@ -210,10 +225,10 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
         return loss
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=fit.seed, n_startup_trials=min(15, fit.trials)))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # multivariate TPE and enqueue_trial are "experimental" in optuna 2
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        tpe = optuna.samplers.TPESampler(seed=fit.seed, n_startup_trials=min(15, fit.trials))
+        study = optuna.create_study(direction="minimize", sampler=tpe)
         study.enqueue_trial(start_params(cfg.scene, params))
     log.info("fit: %d trials of %d sampled scenes against %d photos (%d boxes) from %s", fit.trials, fit.images,
              real.num_images, real.num_boxes, fit.real)
@@ -301,6 +316,8 @@ def _yaml_lines(node: dict, depth: int) -> list[str]:
 
 
 def _flow(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, list):
         return "[" + ", ".join(_flow(x) for x in v) + "]"
     if isinstance(v, float):

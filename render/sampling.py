@@ -309,6 +309,8 @@ def _camera(rng, sc, objects: list[dict]) -> dict:
     centre = np.mean([o["location"] for o in objects], 0) if objects else np.zeros(3)
     look = centre + np.append(sample_disc(rng, c.look_at_jitter), rng.uniform(-0.2, 0.2) * c.look_at_jitter)
     dist, elev, azim = U(rng, c.distance), U(rng, c.elevation_deg), U(rng, c.azimuth_deg)
+    if c.azimuth_relative and objects:  # from the first target's side (no extra draw: other streams unchanged)
+        azim = (azim + math.degrees(objects[0]["rotation_euler"][2])) % 360.0
     e, a = math.radians(elev), math.radians(azim)
     pos = look + dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
     camera = {"distance": round(dist, 4), "elevation_deg": round(elev, 3), "azimuth_deg": round(azim, 3),

@@ -1,6 +1,7 @@
 """Render stage without Blender renders: config schema, sampling, placement, geometry, post camera."""
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -162,3 +163,17 @@ def test_photo_grounds_are_drawn_only_when_asked_and_leave_other_draws_alone():
         assert "image" not in a["ground"] and b["ground"]["image"]["name"] in cat.textures
         assert {k: v for k, v in b["ground"].items() if k != "image"} == a["ground"]
         assert a["objects"] == b["objects"] and a["camera"] == b["camera"]
+
+
+def test_relative_azimuth_sees_the_objects_from_one_side_and_leaves_other_draws_alone():
+    kind, cat = create_scene("primitives"), catalog("primitives")
+    world = to_config(compose_render("scene.camera.azimuth_deg=[80,100]"))
+    side = to_config(compose_render("scene.camera.azimuth_deg=[80,100]", "scene.camera.azimuth_relative=true"))
+    for i in range(20):
+        a, _ = sample_image(world, i, kind, cat)
+        b, _ = sample_image(side, i, kind, cat)
+        assert a["objects"] == b["objects"] and a["camera"]["distance"] == b["camera"]["distance"]
+        assert 80 <= a["camera"]["azimuth_deg"] <= 100
+        if b["objects"]:
+            offset = (b["camera"]["azimuth_deg"] - math.degrees(b["objects"][0]["rotation_euler"][2])) % 360
+            assert 79.9 <= offset <= 100.1
