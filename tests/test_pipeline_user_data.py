@@ -75,3 +75,23 @@ def test_an_unmapped_label_fails_before_any_work_listing_both_sides(work, tmp_pa
     assert "map onto none of the classes ['can', 'bottle']" in result.stderr
     assert "can_330ml" in result.stderr and "data.ignore_labels" in result.stderr
     assert not (tmp_path / "run" / "data").exists()
+
+
+def test_render_fit_fits_the_sim_part_to_the_training_pool(work, tmp_path):
+    """``render.fit=true``: the sim part's scene is fitted to data.real_train's labels (never the
+    test split) before it is rendered; the refiner is skipped when no mix needs it."""
+    root, photos = work
+    words = [w if not w.startswith("out_dir=") else f"out_dir={tmp_path / 'run'}" for w in _command("yolo", root, photos)]
+    result = run_cli("sim2real", *words, "render.fit=true", "render.overrides=['fit.trials=6','fit.images=16']",
+                     "train.mixes=[sim]", cwd=tmp_path, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sim = tmp_path / "run" / "data" / "sim"
+    fit = json.loads((sim / "fit" / "fit.json").read_text())
+    assert Path(fit["real"]) == tmp_path / "run" / "data" / "real_train_imported"
+    assert fit["summary"]["real"]["images"] == len(TRAIN_ITEMS) and fit["trials"] == 6
+    recorded = json.loads((sim / "dataset.json").read_text())["config"]
+    assert recorded["fit"]["enabled"] and recorded["scene"]["objects"]["count"] == fit["values"]["fitted"]["objects.count"]
+    assert (sim / "fit" / "scene" / f"{recorded['scene']['name']}_fitted.yaml").is_file()
+    assert not (tmp_path / "run" / "refined").exists()  # no mix trains on refined images
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert 0.0 <= metrics["detector.sim.map50"] <= 1.0 and "analysis.coverage" in metrics
