@@ -7,6 +7,7 @@ holds a file lock, so with several shards the last one to finish marks the set c
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import logging
 import os
@@ -28,8 +29,12 @@ from sim2real.dataset import DatasetWriter
 log = logging.getLogger("sim2real.render")
 
 # Keys that say how to run, not what to render: a shard, a resume or more workers share a dataset.
+# ``fit`` says how the scene was found; the fitted scene itself is in the key.
 RUN_ONLY_KEYS = ("workers", "threads", "shard", "out_dir", "overwrite", "recycle_every", "watchdog_s",
-                 "progress", "logger", "name")
+                 "progress", "logger", "name", "fit")
+# Keys added after datasets were rendered without them: left out of the key while they hold the
+# value that renders as before, so a set rendered by an earlier version still resumes and matches.
+LATER_KEYS = {("scene", "camera", "azimuth_relative"): False}
 
 
 def plain_config(cfg) -> dict:
@@ -37,8 +42,20 @@ def plain_config(cfg) -> dict:
     return OmegaConf.to_container(OmegaConf.structured(to_config(cfg)), resolve=True, enum_to_str=True)  # type: ignore[return-value]
 
 
+def resume_key(config: dict) -> dict:
+    """What decides the pixels and labels: the config without RUN_ONLY_KEYS and LATER_KEYS at their old value."""
+    key = copy.deepcopy({k: v for k, v in config.items() if k not in RUN_ONLY_KEYS})
+    for (*parents, leaf), old in LATER_KEYS.items():
+        node = key
+        for part in parents:
+            node = node.get(part, {})
+        if node.get(leaf, old) == old:
+            node.pop(leaf, None)
+    return key
+
+
 def writer_args(cfg, config: dict) -> dict:
-    key = {k: v for k, v in config.items() if k not in RUN_ONLY_KEYS}
+    key = resume_key(config)
     # proxy_real is the stand-in for photos (docs/design.md), so its sets are of kind "real"
     kind = "real" if cfg.reality.name == "proxy_real" else "sim"
     return {"name": cfg.name or Path(cfg.out_dir).name, "kind": kind, "classes": target_classes(cfg.scene),

@@ -177,3 +177,18 @@ def test_relative_azimuth_sees_the_objects_from_one_side_and_leaves_other_draws_
         if b["objects"]:
             offset = (b["camera"]["azimuth_deg"] - math.degrees(b["objects"][0]["rotation_euler"][2])) % 360
             assert 79.9 <= offset <= 100.1
+
+
+def test_sets_rendered_before_the_fit_keys_existed_keep_their_fingerprint():
+    """``fit`` says how a scene was found and ``scene.camera.azimuth_relative=false`` renders as
+    before it existed: neither enters the resume key, so older sets still resume and match."""
+    from render.run import plain_config, resume_key
+    from sim2real.dataset import fingerprint
+
+    config = plain_config(compose_render("scene=cards", "fit.trials=7"))
+    older = {k: v for k, v in config.items() if k != "fit"}
+    older["scene"] = {**older["scene"], "camera": {k: v for k, v in older["scene"]["camera"].items()
+                                                   if k != "azimuth_relative"}}
+    assert fingerprint(resume_key(config)) == fingerprint(resume_key(older))
+    side = plain_config(compose_render("scene=cards", "scene.camera.azimuth_relative=true"))
+    assert fingerprint(resume_key(side)) != fingerprint(resume_key(config))  # it changes the renders
