@@ -31,12 +31,8 @@ def sampling_catalog(cfg) -> tuple[SceneKind, Catalog]:
         assets, pools = pool.apply(_from_blender, (plain,))
     builtin = kind.target_meshes()
     targets = {c: builtin[c] for c in cfg.scene.classes if cfg.scene.include_builtin and c in builtin}
-    own = {}
-    for name, (mesh, keeps_look) in assets.items():
-        targets[name] = mesh
-        own.pop(name, None)
-        if keeps_look:
-            own[name] = True
+    targets.update({name: mesh for name, (mesh, _) in assets.items()})
+    own = [name for name, (_, keeps_look) in assets.items() if keeps_look]
     missing = [c for c in target_classes(cfg.scene) if c not in targets]
     if missing:
         raise ConfigError(f"scene.classes: {missing} not known to scene {kind.name!r} (has {sorted(builtin)})")

@@ -26,9 +26,11 @@ def fit(cfg: DictConfig) -> dict:
     """`sim2real-fit`: the scene fitted to ``fit.real``'s labels, written as a scene YAML; no render."""
     from render.renderer import to_config
     from render.run import fit_scene_of
+    from render.validate import check_config
 
     job_out_dir(cfg)
     typed = to_config(cfg)
+    check_config(typed)
     fitted = fit_scene_of(typed, Path(typed.out_dir))
     return {"out_dir": typed.fit.out_dir or typed.out_dir, "scene": fitted.scene.name}
 

@@ -225,7 +225,7 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
         return loss
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with warnings.catch_warnings():  # multivariate TPE and enqueue_trial are "experimental" in optuna 2
+    with warnings.catch_warnings():  # enqueue_trial is "experimental" in optuna 2
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         tpe = optuna.samplers.TPESampler(seed=fit.seed, n_startup_trials=min(15, fit.trials))
         study = optuna.create_study(direction="minimize", sampler=tpe)
