@@ -83,18 +83,29 @@ def box_of(points: np.ndarray, cam_world: np.ndarray, camera: dict, frame: tuple
     return np.array([x0, y0, x1, y1])
 
 
-def projected_boxes(meta: dict, geometry: dict[int, np.ndarray], hulls: dict[str, np.ndarray],
-                    frame: tuple[int, int], min_px: float = 4.0) -> tuple[np.ndarray, list[str]]:
-    """Boxes (N, 4) and class names of the targets of one sampled image; boxes under
-    ``min_px`` pixels of area are left out, as the renderer leaves out tiny instances."""
+def instance_boxes(meta: dict, geometry: dict[int, np.ndarray], hulls: dict[str, np.ndarray],
+                   frame: tuple[int, int]) -> dict[int, tuple[np.ndarray, str]]:
+    """Each target in view: instance id -> (clipped xyxy box in pixels, class name)."""
     cam = meta["camera"]
     cam_world = camera_matrix(cam)
-    boxes, labels = [], []
+    out = {}
     for k, obj in enumerate(meta["objects"]):
         local = hull_points(geometry[k]) if k in geometry else hulls[obj["class"]]
         m = object_matrix(obj)
         box = box_of(local @ m[:3, :3].T + m[:3, 3], cam_world, cam, frame)
-        if box is not None and (box[2] - box[0]) * (box[3] - box[1]) >= min_px:
-            boxes.append(box)
-            labels.append(obj["class"])
-    return np.asarray(boxes, float).reshape(-1, 4), labels
+        if box is not None:
+            out[obj["instance_id"]] = (box, obj["class"])
+    return out
+
+
+def projected_boxes(meta: dict, geometry: dict[int, np.ndarray], hulls: dict[str, np.ndarray],
+                    frame: tuple[int, int], min_px: float = 4.0) -> tuple[np.ndarray, list[str]]:
+    """Boxes (N, 4) and class names of the targets of one sampled image; boxes under
+    ``min_px`` pixels of area are left out, as the renderer leaves out tiny instances."""
+    return large_enough(instance_boxes(meta, geometry, hulls, frame), min_px)
+
+
+def large_enough(instances: dict[int, tuple[np.ndarray, str]], min_px: float) -> tuple[np.ndarray, list[str]]:
+    """Boxes (N, 4) and class names of ``instance_boxes`` with at least ``min_px`` pixels of area."""
+    kept = [(b, c) for b, c in instances.values() if (b[2] - b[0]) * (b[3] - b[1]) >= min_px]
+    return np.asarray([b for b, _ in kept], float).reshape(-1, 4), [c for _, c in kept]

@@ -17,7 +17,7 @@ import numpy as np
 
 from render.catalog import sampling_catalog
 from render.frame import frame_size
-from render.projection import hull_points, projected_boxes
+from render.projection import hull_points, instance_boxes, large_enough
 from render.renderer import to_config
 from render.sampling import sample_image
 from sim2real import label_stats
@@ -52,16 +52,15 @@ def check_projection(dataset: Path | str, *, max_images: int = 60, seed: int = 0
         if _poses(meta) != _poses(rec.meta):
             mismatched += 1  # the catalog differs from the render's (another version): not comparable
             continue
-        boxes, labels = projected_boxes(meta, geometry, hulls, frame, cfg.min_visible_px)
-        projected_rows.append((*frame, boxes, labels))
+        instances = instance_boxes(meta, geometry, hulls, frame)
+        projected_rows.append((*frame, *large_enough(instances, cfg.min_visible_px)))
         rendered_rows.append((*frame, rec.boxes, rec.labels))
         by_id = {iid: rec.boxes[j] for j, iid in enumerate(rec.instance_ids)}
         visible = {o["instance_id"]: o for o in rec.meta["objects"]}
-        cam_boxes = _by_instance(meta, geometry, hulls, frame)
         for iid, box in by_id.items():
             o = visible.get(iid, {})
-            if o.get("occlusion", 1.0) < 0.05 and o.get("truncation", 1.0) < 0.05 and iid in cam_boxes:
-                ious.append(iou(cam_boxes[iid], box))
+            if o.get("occlusion", 1.0) < 0.05 and o.get("truncation", 1.0) < 0.05 and iid in instances:
+                ious.append(iou(instances[iid][0], box))
     if not rendered_rows:
         raise DatasetError(f"{dataset}: no image could be sampled again as it was rendered "
                            f"({mismatched} differ: rendered by another version?)")
@@ -81,13 +80,3 @@ def check_projection(dataset: Path | str, *, max_images: int = 60, seed: int = 0
 def _poses(meta: dict) -> list:
     return [(o["class"], o["location"], o["rotation_euler"]) for o in meta["objects"]]
 
-
-def _by_instance(meta: dict, geometry: dict, hulls: dict, frame) -> dict[int, np.ndarray]:
-    """Each target's projected box by instance id (no size threshold)."""
-    out = {}
-    for k, obj in enumerate(meta["objects"]):
-        one = {**meta, "objects": [obj]}
-        boxes, _ = projected_boxes(one, {0: geometry[k]} if k in geometry else {}, hulls, frame, 0.0)
-        if len(boxes):
-            out[obj["instance_id"]] = boxes[0]
-    return out
