@@ -308,6 +308,10 @@ class FitConfig:
     trials: int = 100
     images: int = 150  # scenes sampled per trial (the same indices in every trial)
     seed: int = 0
+    # no statistic's term of the loss may end more than this above its start value (null: no guard);
+    # unguarded fits bought a closer count with worse box sizes and lost mAP on lmo; 0 is too strict
+    # to be the default: sampling noise in one term can block a fit that is right (docs/render.md)
+    max_worsen: Optional[float] = None
     out_dir: Optional[str] = None  # fitted scene YAML and fit.json (null: sim2real-fit: out_dir; render: <out_dir>/fit)
 
 

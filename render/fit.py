@@ -8,7 +8,10 @@ trial 0, so the result is never worse than the start) to minimise
 ``sim2real.label_stats.fit_loss`` between the photos' boxes and the boxes of ``fit.images``
 sampled scenes, projected through the camera without rendering (render/projection.py):
 about a second per trial. Every trial samples the same image indices, so trials differ by
-their parameters, not by luck.
+their parameters, not by luck. The loss is a sum of one term per statistic
+(``label_stats.fit_terms``); a trial that makes any term worse than the start's by more than
+``fit.max_worsen`` (null by default: no guard) is never picked, so the fit cannot trade box
+size for count.
 
 How each key is searched, relative to the scene it starts from (c0 the range's centre):
 ``camera.distance`` and ``camera.focal_mm``: centre in [c0/4, 4 c0] (log), half-width 0-80 %
@@ -42,6 +45,7 @@ from sim2real.errors import ConfigError
 
 log = logging.getLogger("sim2real.fit")
 NO_FIT = 1e3  # loss of a scene that cannot be sampled (e.g. objects that do not fit the area)
+GUARD_WEIGHT = 10.0  # how hard a trial's loss counts each unit a statistic got worse than at the start
 
 
 @dataclass
@@ -60,6 +64,8 @@ def check_fit(fit) -> None:
         raise ConfigError("fit.real: the scene fit needs labelled photos, e.g. fit.real=data/my_photos")
     if fit.trials < 1 or fit.images < 1:
         raise ConfigError(f"fit.trials and fit.images must be >= 1, got {fit.trials} and {fit.images}")
+    if fit.max_worsen is not None and fit.max_worsen < 0:
+        raise ConfigError(f"fit.max_worsen must be >= 0 or null (no guard), got {fit.max_worsen}")
 
 
 def real_stats(fit) -> label_stats.LabelStats:
@@ -211,15 +217,20 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
     real = real_stats(fit)
     sampler = Sampler(cfg, fit.images, fit.seed)
     max_count = int(max(real.count.max(initial=0), cfg.scene.objects.count[1])) + 2
+    start_terms = label_stats.fit_terms(real, sampler.stats(cfg))
     losses: list[float] = []
 
     def objective(trial) -> float:
         candidate = apply(cfg, suggest(trial, cfg.scene, params, max_count))
         try:
             check_config(candidate)
-            loss = label_stats.fit_loss(real, sampler.stats(candidate))
+            terms = label_stats.fit_terms(real, sampler.stats(candidate))
+            over = worsening(terms, start_terms, fit.max_worsen)
+            trial.set_user_attr("over", over)
+            loss = sum(terms.values()) + GUARD_WEIGHT * over  # steers the search; a trial with over > 0 is never picked
         except ConfigError as exc:  # e.g. the objects no longer fit the placement area
             trial.set_user_attr("error", str(exc))
+            trial.set_user_attr("over", float("inf"))
             loss = NO_FIT
         losses.append(loss)
         return loss
@@ -236,7 +247,9 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
 
     with threadpool_limits(1):  # tiny matrices: BLAS threads only spin, and slow a busy machine down
         study.optimize(objective, n_trials=fit.trials, show_progress_bar=progress)
-    best = drop_inert(study.best_trial.params, start_params(cfg.scene, params), cfg, sampler, real)
+    kept = [t for t in study.trials if t.value is not None and t.user_attrs.get("over") == 0.0]
+    chosen = min(kept, key=lambda t: t.value)  # trial 0, the start, is always kept
+    best = drop_inert(chosen.params, start_params(cfg.scene, params), cfg, sampler, real)
     fitted = apply(cfg, best)
     before, after = sampler.stats(cfg), sampler.stats(fitted)
     old, new = fitted_values(cfg, params), fitted_values(fitted, params)
@@ -244,15 +257,32 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
     report = {
         "real": str(fit.real), "scene": cfg.scene.name, "params": params, "trials": fit.trials, "images": fit.images,
         "seed": fit.seed, "seconds": round(time.perf_counter() - t0, 1),
-        "loss": {"start": round(losses[0], 4), "fitted": round(float(study.best_value), 4)},
+        "loss": {"start": round(losses[0], 4), "fitted": round(float(chosen.value), 4)},
+        "terms": {"start": _rounded(start_terms), "fitted": _rounded(label_stats.fit_terms(real, after))},
+        "max_worsen": fit.max_worsen,
+        "guarded_trials": sum(1 for t in study.trials if 0.0 < t.user_attrs.get("over", 0.0) < float("inf")),
         "distance": {"start": label_stats.distances(real, before), "fitted": label_stats.distances(real, after)},
         "summary": {"real": real.summary(), "start": before.summary(), "fitted": after.summary()},
         "values": {"start": old, "fitted": new}, "changes": {k: list(v) for k, v in changes.items()},
         "failed_trials": sum(1 for x in losses if x >= NO_FIT),
     }
-    log.info("fit: loss %.3f -> %.3f in %.0f s; %s", losses[0], study.best_value, report["seconds"],
+    log.info("fit: loss %.3f -> %.3f in %.0f s (%d trials passed over for worsening a statistic); %s", losses[0],
+             chosen.value, report["seconds"], report["guarded_trials"],
              ", ".join(f"{k} {a} -> {b}" for k, (a, b) in changes.items()) or "the start was best")
     return FitResult(fitted, changes, report)
+
+
+def worsening(terms: dict, start: dict, max_worsen) -> float:
+    """How far ``terms`` exceed the start's, summed over the statistics, beyond ``max_worsen`` each
+    (null: no guard, 0.0). A fit that buys a closer count with a worse box size trains worse
+    detectors (docs/benchmarks.md "Scene fit"), so by default no statistic may get worse."""
+    if max_worsen is None:
+        return 0.0
+    return float(sum(max(0.0, terms[k] - start[k] - max_worsen) for k in terms))
+
+
+def _rounded(terms: dict) -> dict:
+    return {k: round(v, 4) for k, v in terms.items()}
 
 
 def drop_inert(best: dict, start: dict, cfg, sampler: Sampler, real) -> dict:

@@ -129,15 +129,21 @@ def distances(real: LabelStats, other: LabelStats) -> dict[str, float]:
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def fit_loss(real: LabelStats, other: LabelStats, names: Sequence[str] = CONTINUOUS) -> float:
-    """Sum over ``names`` of the Wasserstein-1 distance in units of the real set's spread
-    (its standard deviation; 1 where it has none), plus the truncation share difference.
-    Informative even when the sets do not overlap at all, where KS is stuck at 1."""
-    if not other.num_boxes:
-        return float(len(names)) * 10.0  # no box at all: worse than any set with boxes
-    total = 0.0
+def fit_terms(real: LabelStats, other: LabelStats, names: Sequence[str] = CONTINUOUS) -> dict[str, float]:
+    """One term per statistic in ``names``: the Wasserstein-1 distance in units of the real set's
+    spread (its standard deviation; 1 where it has none), plus ``truncated``, the truncation
+    share difference. Informative even when the sets do not overlap at all, where KS is stuck at 1."""
+    if not other.num_boxes:  # no box at all: worse than any set with boxes
+        return {**{name: 10.0 for name in names}, "truncated": 1.0}
+    out = {}
     for name in names:
         a, b = real.values(name), other.values(name)
         spread = float(np.std(a)) or 1.0
-        total += stats.wasserstein_distance(a, b) / spread
-    return total + abs(float(real.truncated.mean()) - float(other.truncated.mean()))
+        out[name] = float(stats.wasserstein_distance(a, b)) / spread
+    out["truncated"] = abs(float(real.truncated.mean()) - float(other.truncated.mean()))
+    return out
+
+
+def fit_loss(real: LabelStats, other: LabelStats, names: Sequence[str] = CONTINUOUS) -> float:
+    """The sum of ``fit_terms``: what the scene fit minimises."""
+    return float(sum(fit_terms(real, other, names).values()))

@@ -1,6 +1,7 @@
 """Scene fit (render/fit.py): projected boxes against real renders, and recovering known parameters."""
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import math
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from pipeline.config import register_configs
-from render.fit import fit_scene, write_fit
+from render.fit import fit_scene, worsening, write_fit
 from render.projection import camera_matrix
 from render.projection_check import check_projection
 from render.renderer import to_config
@@ -69,6 +70,11 @@ def test_fit_recovers_the_camera_distance_and_object_count_of_the_rendered_set(r
     assert result.report["loss"]["fitted"] < 0.5 * result.report["loss"]["start"]
     assert result.report["distance"]["fitted"]["size"] < result.report["distance"]["start"]["size"]
 
+    # with the guard no statistic ends worse than it started
+    guarded = fit_scene(replace(cfg, fit=replace(cfg.fit, max_worsen=0.0, trials=12)), progress=False).report
+    assert all(guarded["terms"]["fitted"][k] <= guarded["terms"]["start"][k] + 1e-4 for k in guarded["terms"]["start"])
+    assert guarded["guarded_trials"] > 0 and result.report["guarded_trials"] == 0
+
     # the YAML is a scene config a user keeps: Hydra composes it over the base scene
     yaml_path = write_fit(result, "primitives", tmp_path / "fit")
     assert yaml_path == tmp_path / "fit" / "scene" / "primitives_fitted.yaml"
@@ -80,7 +86,17 @@ def test_fit_recovers_the_camera_distance_and_object_count_of_the_rendered_set(r
     assert report["changes"]["camera.distance"] == [start, [lo, hi]]
 
 
+def test_the_guard_counts_only_what_got_worse_beyond_the_allowance():
+    start = {"size": 0.3, "count": 0.7, "truncated": 0.02}
+    assert worsening({"size": 0.1, "count": 0.5, "truncated": 0.02}, start, 0.0) == 0.0  # all better or equal
+    assert worsening({"size": 0.5, "count": 0.1, "truncated": 0.12}, start, 0.0) == pytest.approx(0.3)
+    assert worsening({"size": 0.5, "count": 0.1, "truncated": 0.12}, start, 0.15) == pytest.approx(0.05)
+    assert worsening({"size": 9.0, "count": 9.0, "truncated": 1.0}, start, None) == 0.0  # null: no guard
+
+
 def test_fit_settings_are_checked_before_any_work():
+    with pytest.raises(ConfigError, match="fit.max_worsen"):
+        fit_scene(to_config(compose_render("fit.real=somewhere", "fit.max_worsen=-1")))
     with pytest.raises(ConfigError, match="fit.params: unknown"):
         fit_scene(to_config(compose_render("fit.real=somewhere", "fit.params=[camera.zoom]")))
     with pytest.raises(ConfigError, match="fit.real"):
