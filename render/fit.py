@@ -274,8 +274,8 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
 
 def worsening(terms: dict, start: dict, max_worsen) -> float:
     """How far ``terms`` exceed the start's, summed over the statistics, beyond ``max_worsen`` each
-    (null: no guard, 0.0). A fit that buys a closer count with a worse box size trains worse
-    detectors (docs/benchmarks.md "Scene fit"), so by default no statistic may get worse."""
+    (null: no guard, 0.0). A fit that bought a closer count with a worse box size trained worse
+    detectors on lmo (docs/benchmarks.md "Scene fit"); with ``max_worsen=0`` no statistic may get worse."""
     if max_worsen is None:
         return 0.0
     return float(sum(max(0.0, terms[k] - start[k] - max_worsen) for k in terms))

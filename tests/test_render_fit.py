@@ -1,9 +1,9 @@
 """Scene fit (render/fit.py): projected boxes against real renders, and recovering known parameters."""
 from __future__ import annotations
 
-from dataclasses import replace
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
