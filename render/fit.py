@@ -217,7 +217,8 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
     real = real_stats(fit)
     sampler = Sampler(cfg, fit.images, fit.seed)
     max_count = int(max(real.count.max(initial=0), cfg.scene.objects.count[1])) + 2
-    start_terms = label_stats.fit_terms(real, sampler.stats(cfg))
+    start = start_params(cfg.scene, params)
+    start_terms = label_stats.fit_terms(real, sampler.stats(apply(cfg, start)))  # exactly what trial 0 samples
     losses: list[float] = []
 
     def objective(trial) -> float:
@@ -240,16 +241,16 @@ def fit_scene(cfg, *, progress: bool = True) -> FitResult:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         tpe = optuna.samplers.TPESampler(seed=fit.seed, n_startup_trials=min(15, fit.trials))
         study = optuna.create_study(direction="minimize", sampler=tpe)
-        study.enqueue_trial(start_params(cfg.scene, params))
+        study.enqueue_trial(start)
     log.info("fit: %d trials of %d sampled scenes against %d photos (%d boxes) from %s", fit.trials, fit.images,
              real.num_images, real.num_boxes, fit.real)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # tiny matrices: BLAS threads only spin, and slow a busy machine down
         study.optimize(objective, n_trials=fit.trials, show_progress_bar=progress)
-    kept = [t for t in study.trials if t.value is not None and t.user_attrs.get("over") == 0.0]
-    chosen = min(kept, key=lambda t: t.value)  # trial 0, the start, is always kept
-    best = drop_inert(chosen.params, start_params(cfg.scene, params), cfg, sampler, real)
+    kept = [study.trials[0]] + [t for t in study.trials[1:] if t.value is not None and t.user_attrs.get("over") == 0.0]
+    chosen = min(kept, key=lambda t: t.value)  # trial 0, the start, is always a candidate
+    best = drop_inert(chosen.params, start, cfg, sampler, real)
     fitted = apply(cfg, best)
     before, after = sampler.stats(cfg), sampler.stats(fitted)
     old, new = fitted_values(cfg, params), fitted_values(fitted, params)
