@@ -48,7 +48,13 @@ def _command(layout: str, root: Path, photos: Path) -> list[str]:
     return [*words[1:], *extra, *SMALL, f"out_dir={root / 'run'}"]
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+# The readers of every layout are tested on their own (test_core_readers_layouts.py); end to end the
+# default run takes COCO and BOP (its object ids need data.names), the other layouts run with -m slow.
+FAST_LAYOUTS = {"coco", "bop"}
+
+
+@pytest.mark.parametrize("layout", [l if l in FAST_LAYOUTS else pytest.param(l, marks=pytest.mark.slow)
+                                    for l in sorted(LAYOUTS)])
 def test_readme_own_photos_command_runs_on_each_layout(work, layout):
     root, photos = work
     result = run_cli("sim2real", *_command(layout, root, photos), cwd=root, timeout=900)
