@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from bench_real import mean_sd  # scripts/ is on the path when this file runs
+from sim2real import atomic
 
 BEFORE = ("finetune", "merged")  # the fine-tuning phase's checkpoint, else the single phase's
 
@@ -32,23 +34,14 @@ def score(ckpt: Path, test: Path, out: Path) -> float:
     return json.loads(metrics.read_text())["metrics"]["map50"]
 
 
-def mean_sd(values: list[float]) -> dict:
-    return {"mean": round(statistics.fmean(values), 4),
-            "sd": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
-            "values": [round(v, 4) for v in values]}
-
-
 def checkpoints(bench: Path, control: Path | None, seed: int, mix: str) -> dict[str, Path]:
+    """The arms found for one seed and mix: ``before``, ``self_training`` and ``control``."""
     ckpts = bench / f"seed{seed}" / "detectors" / mix / "checkpoints"
-    found = {}
-    before = next((ckpts / b / "best.ckpt" for b in BEFORE if (ckpts / b / "best.ckpt").is_file()), None)
-    if before:
-        found["before"] = before
-    if (ckpts / "pseudo1" / "best.ckpt").is_file():
-        found["self_training"] = ckpts / "pseudo1" / "best.ckpt"
-    if control and (control / f"seed{seed}" / mix / "checkpoints" / "pseudo1" / "best.ckpt").is_file():
-        found["control"] = control / f"seed{seed}" / mix / "checkpoints" / "pseudo1" / "best.ckpt"
-    return found
+    candidates = {"before": [ckpts / b / "best.ckpt" for b in BEFORE],
+                  "self_training": [ckpts / "pseudo1" / "best.ckpt"],
+                  "control": [control / f"seed{seed}" / mix / "checkpoints" / "pseudo1" / "best.ckpt"] if control else []}
+    return {arm: found for arm, paths in candidates.items()
+            if (found := next((p for p in paths if p.is_file()), None))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             if seeds:
                 summary["differences"].setdefault(mix, {})[f"{left} - {right}"] = mean_sd(
                     [arms[left][s] - arms[right][s] for s in seeds])
-    (args.bench / "self_training.json").write_text(json.dumps(summary, indent=2))
+    atomic.write_json(args.bench / "self_training.json", summary, indent=2)
     print(f"\nmAP50 on {test}, mean ± sd over seeds {args.seeds}")
     for mix, arms in summary["map50"].items():
         print(f"  {mix:<16} " + "  ".join(f"{arm} {v['mean']:.3f} ± {v['sd']:.3f}" for arm, v in arms.items()))
