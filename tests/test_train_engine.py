@@ -49,6 +49,26 @@ def test_finetune_schedule_trains_synthetic_then_real(tmp_path):
     assert (stages / "synthetic" / "done.json").is_file() and (stages / "finetune" / "done.json").is_file()
 
 
+def test_finetune_cycles_restart_the_learning_rate(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=8)
+    real = shapes(tmp_path, "real", num_images=10, style="real", seed=2)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    common = [f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=0.5", f"data.test={test}",
+              "schedule=finetune", "trainer.max_epochs=1", "finetune.max_epochs=2", "data.val_fraction=0", *ENGINE]
+    result = run(compose_train(*common, f"out_dir={tmp_path / 'run'}", "finetune.cycles=2"))
+    assert list(result["info"]["checkpoints"]) == ["synthetic", "finetune", "finetune2"]
+    stages = tmp_path / "run" / "checkpoints"
+    first, second = (torch.load(stages / p / "last.ckpt", weights_only=False) for p in ("finetune", "finetune2"))
+    # each cycle counts its own steps and ends its own cosine: the second one starts over
+    assert second["global_step"] == first["global_step"] > 0
+    assert second["lr_schedulers"][0]["last_epoch"] == first["lr_schedulers"][0]["last_epoch"]
+    assert second["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(
+        first["optimizer_states"][0]["param_groups"][0]["lr"])
+    with pytest.raises(Sim2RealError, match="finetune.cycles must be at least 1"):
+        run(compose_train(*common, f"out_dir={tmp_path / 'bad'}", "finetune.cycles=0"))
+    assert not (tmp_path / "bad").exists()
+
+
 def test_ddp_on_two_cpu_processes(cli, tmp_path):
     sim = shapes(tmp_path, "sim", num_images=12)
     test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)

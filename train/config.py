@@ -152,9 +152,12 @@ SlicesConfig = _keyword_field_dataclass(SlicesConfig, {"assert": (bool, False)})
 class FinetuneConfig:
     """``schedule=finetune``: after the synthetic run, this many epochs on the real split."""
 
-    max_epochs: int = 5
+    max_epochs: int = 5  # per cycle
     lr_scale: float = 0.3
     synthetic_share: float = 0.0  # share of each fine-tuning batch still drawn from data.train (0: real only)
+    # cycles of max_epochs each, the warmup and cosine restarted from lr x lr_scale every time (warm
+    # restarts, SGDR); a cycle starts from the previous one's best checkpoint (phases finetune, finetune2, ...)
+    cycles: int = 1
 
 
 @dataclass

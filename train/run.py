@@ -54,6 +54,8 @@ def _check(cfg: Any) -> None:
     check_pseudo(cfg)
     if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
         raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
+    if cfg.finetune.cycles < 1:
+        raise ConfigError(f"finetune.cycles must be at least 1, got {cfg.finetune.cycles}")
     if cfg.init and cfg.schedule != "finetune":
         raise ConfigError(f"init={cfg.init} needs schedule=finetune (it replaces the synthetic phase)")
     if cfg.init and not Path(cfg.init).is_file():
@@ -75,10 +77,16 @@ def _phases(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float,
             weights = [share / len(synthetic)] * len(synthetic) + [1.0 - share]
         else:
             parts, weights = real, None
-        finetune = ("finetune", parts, int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale), weights)
+        finetune = [(finetune_phase(c), parts, int(cfg.finetune.max_epochs), float(cfg.finetune.lr_scale), weights)
+                    for c in range(int(cfg.finetune.cycles))]
         synthetic_phase = ("synthetic", synthetic, epochs, 1.0, _part_weights(synthetic))
-        phases = [finetune] if cfg.init else [synthetic_phase, finetune]
+        phases = finetune if cfg.init else [synthetic_phase, *finetune]
     return [s for s in phases if s[1]]
+
+
+def finetune_phase(cycle: int) -> str:
+    """The name (and checkpoint folder) of fine-tuning cycle ``cycle`` (0-based)."""
+    return "finetune" if cycle == 0 else f"finetune{cycle + 1}"
 
 
 def _part_weights(parts: list[Part]) -> list[float] | None:
