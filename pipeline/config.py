@@ -87,6 +87,9 @@ class PipelineTrainConfig:
     # mixes with renders then self-train on the unlabelled real photos (data.real): the detector
     # labels them and trains on its confident boxes too (train/pseudo.py, pseudo.* in train.overrides)
     self_training: bool = False
+    # mixing=finetune: the real-only mixes (real10, real100) train as many epochs as a fine-tuned mix
+    # does in all (pretraining + fine-tuning cycles + self-training rounds; pipeline/mixing.py)
+    equal_budget: bool = False
     jobs: int = 2  # detectors trained side by side (each in its own process, cpu_count // jobs threads)
     overrides: list[str] = field(default_factory=list)
 

@@ -8,7 +8,9 @@
 - ``merged``: one run on the merged data at its natural proportions (about 90 % renders for
   ``sim+real10``: the renders drown the photos).
 
-Mixes without real images, and real-only mixes, train from scratch in every mode.
+Mixes without real images, and real-only mixes, train from scratch in every mode. With
+``train.equal_budget`` the real-only mixes train as many epochs as a fine-tuned mix does in all
+(``equal_budget_epochs``), so that ``refined+real10`` against ``real100`` compares data, not budgets.
 """
 from __future__ import annotations
 
@@ -55,6 +57,17 @@ def mix_overrides(mix: Mix, mode: str) -> list[str]:
         n = len(mix.synthetic)
         return [f"data.weights=[{','.join(['1'] * n)},{n}]"]
     return []
+
+
+def equal_budget_epochs(train_cfg, *, self_training: bool = False) -> int:
+    """The epochs a fine-tuned mix trains in all (a composed ``sim2real-train`` config): its
+    pretraining, every fine-tuning cycle and, with self-training, every pseudo-label round."""
+    from train.run import DEFAULT_EPOCHS
+
+    t = train_cfg
+    total = (DEFAULT_EPOCHS if t.trainer.max_epochs is None else int(t.trainer.max_epochs))
+    total += int(t.finetune.max_epochs) * int(t.finetune.cycles)
+    return total + (int(t.pseudo.max_epochs) * int(t.pseudo.rounds) if self_training else 0)
 
 
 def content_addressed(checkpoint: str | Path, store: Path) -> Path:

@@ -17,7 +17,8 @@ from omegaconf import DictConfig
 
 from pipeline.config import register_configs
 from pipeline.mixes import parse_mix
-from pipeline.mixing import check_mixing, content_addressed, mix_overrides, plan_phases, pretrained_mix
+from pipeline.mixing import (check_mixing, content_addressed, equal_budget_epochs, mix_overrides, plan_phases,
+                             pretrained_mix)
 from pipeline.stages import run_parallel, run_stage
 from sim2real import atomic
 from sim2real.app import resolved
@@ -143,7 +144,9 @@ class Pipeline:
         mode = self.cfg.train.mixing
         wanted = [m for m in self.cfg.train.mixes if self._trainable(m, paths)]
         first, second = plan_phases(wanted, mode)
-        results = self._train_runs({m: self._mix_overrides(m, paths, refined_dir, mode) for m in first})
+        budget = self.real_only_budget(mode)
+        results = self._train_runs({m: [*self._mix_overrides(m, paths, refined_dir, mode),
+                                        *(budget if not parse_mix(m).synthetic else [])] for m in first})
         inits = {}
         for name in second:
             base = results[pretrained_mix(parse_mix(name))]
@@ -155,6 +158,15 @@ class Pipeline:
         results.update(self._train_runs({m: [*self._mix_overrides(m, paths, refined_dir, mode), "schedule=finetune",
                                              f"init={q(inits[m])}"] for m in second}))
         return {name: results[name] for name in wanted + [m for m in first if m not in wanted]}
+
+    def real_only_budget(self, mode: str) -> list[str]:
+        """``train.equal_budget``: the override that gives a real-only mix a fine-tuned mix's epochs."""
+        if not self.cfg.train.equal_budget or mode != "finetune":
+            return []
+        from pipeline.stages import compose_stage
+
+        composed = compose_stage("train", list(self.cfg.train.overrides))
+        return [f"trainer.max_epochs={equal_budget_epochs(composed, self_training=self.cfg.train.self_training)}"]
 
     def _trainable(self, name: str, paths: dict) -> bool:
         if parse_mix(name).needs_real and paths["real_train"] is None:

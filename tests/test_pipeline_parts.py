@@ -191,3 +191,15 @@ def test_stage_key_ignores_resuming_but_not_a_given_checkpoint():
     objective = {"enabled": False, "val": None}
     assert stage_key({**base, "objective": {**objective, "function": "pipeline.objective.refined_val_map"}}) == \
         stage_key({**base, "objective": objective})  # records made before objective.function still match
+
+
+def test_equal_budget_gives_real_only_mixes_what_a_fine_tuned_mix_trains_in_all():
+    from pipeline.run import Pipeline
+
+    train = 'train.overrides=["trainer.max_epochs=4","finetune.max_epochs=3","finetune.cycles=2"]'
+    pipeline = Pipeline(_pipeline_cfg(train, "train.equal_budget=true"))
+    assert pipeline.real_only_budget("finetune") == ["trainer.max_epochs=10"]  # 4 + 2 cycles x 3
+    assert pipeline.real_only_budget("merged") == []  # no fine-tuning: every mix trains alike
+    with_pseudo = Pipeline(_pipeline_cfg(train, "train.equal_budget=true", "train.self_training=true"))
+    assert with_pseudo.real_only_budget("finetune") == ["trainer.max_epochs=16"]  # + one 6-epoch round
+    assert Pipeline(_pipeline_cfg(train)).real_only_budget("finetune") == []  # off by default

@@ -37,6 +37,7 @@ from train.sources import box_sizes
 log = logging.getLogger(__name__)
 
 SCHEDULES = ("merged", "finetune")
+DEFAULT_EPOCHS = 10  # a phase's epochs when trainer.max_epochs is null
 LR_SCHEDULES = ("cosine", "constant")
 
 
@@ -66,7 +67,7 @@ def _check(cfg: Any) -> None:
 
 def _phases(cfg: Any, plan: DataPlan) -> list[tuple[str, list[Part], int, float, list[float] | None]]:
     """(name, parts, epochs, lr scale, sampling weights or None) per training phase."""
-    epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else 10)
+    epochs = int(cfg.trainer.max_epochs if cfg.trainer.max_epochs is not None else DEFAULT_EPOCHS)
     if cfg.schedule == "merged":
         phases = [("merged", plan.parts("all"), epochs, 1.0, _part_weights(plan.parts("all")))]
     else:
