@@ -37,6 +37,18 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
     assert (ckpt_dir / "last.ckpt").is_file()
 
 
+def test_last_checkpoint_is_written_every_epoch_even_without_a_better_score(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=10)
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    # lr 0: the weights never change, so validation never improves after the first epoch
+    run(compose_train(f"data.train=[{sim}]", f"data.test={test}", f"out_dir={tmp_path / 'run'}", *ENGINE,
+                      "trainer.max_epochs=3", "early_stopping.patience=null", "detector.optimizer.lr=0"))
+    phase = tmp_path / "run" / "checkpoints" / "merged"
+    assert torch.load(phase / "last.ckpt", weights_only=False)["epoch"] == 2  # what ckpt_path=last resumes
+    assert torch.load(phase / "best.ckpt", weights_only=False)["epoch"] == 0
+    assert sorted(p.name for p in phase.iterdir()) == ["best.ckpt", "done.json", "last.ckpt"]
+
+
 def test_finetune_schedule_trains_synthetic_then_real(tmp_path):
     sim = shapes(tmp_path, "sim", num_images=8)
     real = shapes(tmp_path, "real", num_images=10, style="real", seed=2)

@@ -65,8 +65,12 @@ def fit_phase(module: DetectorModule, phase: str, train: DataLoader, val: DataLo
         return best
     monitor = cfg.early_stopping.monitor if val is not None else None
     checkpoint = ModelCheckpoint(dirpath=directory, filename="best", monitor=monitor, mode="max",
-                                 save_last=True, save_top_k=1 if monitor else 0, auto_insert_metric_name=False)
-    callbacks: list[Any] = [checkpoint]
+                                 save_top_k=1 if monitor else 0, auto_insert_metric_name=False)
+    # last.ckpt every epoch, in its own callback: Lightning 2.6's save_last=True writes it only
+    # in an epoch that also saved a best checkpoint, so a resume would restart from the best epoch
+    last = ModelCheckpoint(dirpath=directory, filename="last", monitor=None, save_top_k=1, every_n_epochs=1,
+                           enable_version_counter=False, auto_insert_metric_name=False)
+    callbacks: list[Any] = [checkpoint, last]
     if monitor and cfg.early_stopping.patience is not None:
         callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=int(cfg.early_stopping.patience),
                                        min_delta=float(cfg.early_stopping.min_delta)))
@@ -77,7 +81,7 @@ def fit_phase(module: DetectorModule, phase: str, train: DataLoader, val: DataLo
     trainer.fit(module, train_dataloaders=train, val_dataloaders=val, ckpt_path=ckpt_path)
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
     if best is None or not best.is_file():
-        best = Path(checkpoint.last_model_path) if checkpoint.last_model_path else None
+        best = Path(last.best_model_path) if last.best_model_path else None
     if best is not None and best.is_file():
         load_weights(module, best)
     if trainer.is_global_zero and best is not None:
