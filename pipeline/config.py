@@ -87,6 +87,9 @@ class PipelineTrainConfig:
     # mixes with renders then self-train on the unlabelled real photos (data.real): the detector
     # labels them and trains on its confident boxes too (train/pseudo.py, pseudo.* in train.overrides)
     self_training: bool = False
+    # mixes with renders align the detector's features on renders with those on the unlabelled real
+    # photos (data.real) while they pretrain: a domain classifier behind a gradient reversal (train/align.py)
+    align: bool = False
     # mixing=finetune: the real-only mixes (real10, real100) train as many epochs as a fine-tuned mix
     # does in all (pretraining + fine-tuning cycles + self-training rounds; pipeline/mixing.py)
     equal_budget: bool = False

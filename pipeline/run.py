@@ -189,6 +189,8 @@ class Pipeline:
             overrides += [f"data.real_train={q(paths['real_train'])}", f"data.real_fraction={mix.real_fraction}"]
         if self.cfg.train.self_training and mix.synthetic:
             overrides.append(f"pseudo.source={q(paths['real'])}")
+        if self.cfg.train.align and mix.synthetic:
+            overrides.append(f"align.source={q(paths['real'])}")
         return [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
 
     def _train_runs(self, jobs: dict[str, list[str]]) -> dict[str, dict]:

@@ -203,3 +203,21 @@ def test_equal_budget_gives_real_only_mixes_what_a_fine_tuned_mix_trains_in_all(
     with_pseudo = Pipeline(_pipeline_cfg(train, "train.equal_budget=true", "train.self_training=true"))
     assert with_pseudo.real_only_budget("finetune") == ["trainer.max_epochs=16"]  # + one 6-epoch round
     assert Pipeline(_pipeline_cfg(train)).real_only_budget("finetune") == []  # off by default
+
+
+def test_align_gives_the_unlabelled_photos_to_the_mixes_that_train_on_renders(tmp_path):
+    from pipeline.run import Pipeline
+    from tests.test_train_common import shapes
+
+    paths = {"sim": shapes(tmp_path, "sim", num_images=3), "real": tmp_path / "photos",
+             "real_train": tmp_path / "pool", "real_test": tmp_path / "test"}
+
+    def aligned(*overrides):
+        pipeline = Pipeline(_pipeline_cfg(f"out_dir={tmp_path / 'out'}", *overrides))
+        return {mix: [o for o in pipeline._mix_overrides(mix, paths, tmp_path / "refined", "finetune")
+                      if o.startswith("align.")] for mix in ("sim", "refined+real10", "real100")}
+
+    on = aligned("train.align=true")
+    assert [str(paths["real"]) in o for o in on["sim"] + on["refined+real10"]] == [True, True]
+    assert on["real100"] == []  # no renders: nothing to align
+    assert aligned() == {"sim": [], "refined+real10": [], "real100": []}  # off by default

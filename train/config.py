@@ -174,6 +174,17 @@ class PseudoConfig:
 
 
 @dataclass
+class AlignConfig:
+    """Domain-adversarial feature alignment (train/align.py): in the phases on renders without real
+    labels (``synthetic``, ``merged``), a domain classifier on the FPN features, behind a gradient
+    reversal, learns to tell the renders from unlabelled photos, and the backbone learns not to let it."""
+
+    source: Optional[str] = None  # unlabelled real photos (any layout; labels ignored); null: off
+    weight: float = 0.1  # the domain loss's weight beside the detection losses
+    batch_size: Optional[int] = None  # photos per step (null: data.batch_size)
+
+
+@dataclass
 class EarlyStoppingConfig:
     monitor: str = "val/map50"
     patience: Optional[int] = 5  # null: no early stopping
@@ -190,6 +201,7 @@ class TrainConfig:
     schedule: Schedule = Schedule.merged
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     pseudo: PseudoConfig = field(default_factory=PseudoConfig)
+    align: AlignConfig = field(default_factory=AlignConfig)
     # schedule=finetune: a checkpoint of a detector already trained on data.train; the synthetic
     # stage is skipped and the real stage starts from it (the pipeline shares one pretraining)
     init: Optional[str] = None

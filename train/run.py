@@ -21,6 +21,7 @@ from sim2real.app import resolved, seed_everything
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.tracking import finish, lightning_logger
 from train import plots, report
+from train import align as domain_align
 from train.augment import DetectionAugment
 from train.data import DetectionDataset, eval_loader, train_loader
 from train.checkpoint import detector_spec
@@ -53,6 +54,7 @@ def _check(cfg: Any) -> None:
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
     check_pseudo(cfg)
+    domain_align.check(cfg)
     if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
         raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
     if cfg.finetune.cycles < 1:
@@ -105,12 +107,28 @@ def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], weights: list[float] |
     return train, val
 
 
-def _module(cfg: Any, model: torch.nn.Module, lr_scale: float, spec: dict) -> DetectorModule:
+def _module(cfg: Any, model: torch.nn.Module, lr_scale: float, spec: dict,
+            align: domain_align.DomainAlign | None = None) -> DetectorModule:
     return DetectorModule(model, optimizer=dict(cfg.detector.optimizer), lr_scale=lr_scale,
                           warmup_steps=cfg.detector.warmup_steps, lr_schedule=cfg.detector.lr_schedule,
                           channels_last=bool(cfg.trainer.channels_last),
                           augment=DetectionAugment(cfg.data.augment) if cfg.data.augment.enabled else None,
-                          detector=spec)
+                          detector=spec, align=align)
+
+
+def _aligned(cfg: Any, plan: DataPlan, name: str, parts: list[Part], model: torch.nn.Module, train: Any):
+    """``align.source`` in a phase on renders: the domain classifier, and the loaders as one dict."""
+    if not cfg.align.source or name not in domain_align.PHASES or all(p.real for p in parts):
+        return None, train
+    tested = {Path(s.record.image_path).resolve() for src in [plan.test, *plan.extra_tests.values()] if src
+              for s in src.samples}
+    batch = int(cfg.align.batch_size or cfg.data.batch_size)
+    photos = domain_align.photo_loader(cfg.align.source, tested, plan.classes, batch_size=batch,
+                                       num_samples=len(train) * batch, seed=int(cfg.seed))
+    log.info("align: phase %s aligns the features of its renders with %d photos of %s (weight %s)", name,
+             len(photos.dataset), cfg.align.source, cfg.align.weight)
+    return domain_align.DomainAlign(domain_align.fpn_channels(model), weight=float(cfg.align.weight)), \
+        {"renders": train, "photos": photos}
 
 
 def detector_spec_of(cfg: Any, plan: DataPlan, model: torch.nn.Module) -> dict:
@@ -191,8 +209,9 @@ def run(cfg: DictConfig) -> dict:
     module = None
     trained_epochs: dict[str, Any] = {}
     for name, parts, epochs, lr_scale, weights in phases:
-        module = _module(cfg, model, lr_scale, detector_spec_of(cfg, plan, model))
         train, val = _loaders(cfg, plan, parts, weights, masks)
+        align, train = _aligned(cfg, plan, name, parts, model, train)
+        module = _module(cfg, model, lr_scale, detector_spec_of(cfg, plan, model), align)
         best = fit_phase(module, name, train, val, cfg=cfg, out_dir=out_dir, max_epochs=epochs,
                          logger=logger, resume=resume)
         trained_epochs[name] = str(best) if best else None
