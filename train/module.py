@@ -32,8 +32,7 @@ def running_batch_norm(module: nn.Module):
     The photos' pass must not: batch statistics of their own would normalise each domain apart
     in training (an easy cue for the domain classifier, lost at test time), and updating the
     running statistics with them would mix two domains into the statistics the renders are
-    tested with. Measured: with batch statistics, alignment pulled cards' validation mAP50 on
-    renders from .27 to .10 by epoch 6 (docs/benchmarks.md).
+    tested with.
     """
     norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
     for m in norms:
