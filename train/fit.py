@@ -51,8 +51,8 @@ def load_weights(module: DetectorModule, ckpt: Path) -> None:
     module.load_state_dict(state)
 
 
-def fit_phase(module: DetectorModule, phase: str, train: DataLoader | dict[str, DataLoader], val: DataLoader | None, *, cfg: Any,
-              out_dir: Path, max_epochs: int, logger: Any, resume: str | None) -> Path | None:
+def fit_phase(module: DetectorModule, phase: str, train: DataLoader | dict[str, DataLoader], val: DataLoader | None,
+              *, cfg: Any, out_dir: Path, max_epochs: int, logger: Any, resume: str | None) -> Path | None:
     """Train ``module`` for one phase; return the checkpoint whose weights it ends with."""
     directory = phase_dir(out_dir, phase)
     done = directory / "done.json"
