@@ -49,6 +49,15 @@ def test_last_checkpoint_is_written_every_epoch_even_without_a_better_score(tmp_
     assert sorted(p.name for p in phase.iterdir()) == ["best.ckpt", "done.json", "last.ckpt"]
 
 
+def test_max_steps_that_end_a_phase_mid_epoch_leave_early_stopping_alone(tmp_path):
+    sim = shapes(tmp_path, "sim", num_images=12)  # 5 steps an epoch: 1 step ends before any validation
+    test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
+    result = run(compose_train(f"data.train=[{sim}]", f"data.test={test}", f"out_dir={tmp_path / 'run'}", *ENGINE,
+                               "trainer.max_epochs=1", "trainer.max_steps=1"))
+    assert torch.load(tmp_path / "run" / "checkpoints" / "merged" / "last.ckpt", weights_only=False)["global_step"] == 1
+    assert "test/map50" in result["metrics"]
+
+
 def test_finetune_schedule_trains_synthetic_then_real(tmp_path):
     sim = shapes(tmp_path, "sim", num_images=8)
     real = shapes(tmp_path, "real", num_images=10, style="real", seed=2)

@@ -72,8 +72,10 @@ def fit_phase(module: DetectorModule, phase: str, train: DataLoader | dict[str, 
                            enable_version_counter=False, auto_insert_metric_name=False)
     callbacks: list[Any] = [checkpoint, last]
     if monitor and cfg.early_stopping.patience is not None:
+        # checked after each validation only: a phase that trainer.max_steps ends mid-epoch (before
+        # any validation) would otherwise fail for want of val/map50
         callbacks.append(EarlyStopping(monitor=monitor, mode="max", patience=int(cfg.early_stopping.patience),
-                                       min_delta=float(cfg.early_stopping.min_delta)))
+                                       min_delta=float(cfg.early_stopping.min_delta), check_on_train_epoch_end=False))
     trainer = make_trainer(cfg.trainer, max_epochs=max_epochs, callbacks=callbacks, logger=logger,
                            default_root_dir=str(out_dir), enable_checkpointing=True,
                            limit_val_batches=1.0 if val is not None else 0)
