@@ -18,6 +18,12 @@ from pathlib import Path
 import torch
 
 
+def forever(loader):
+    """The loader's batches, epoch after epoch."""
+    while True:
+        yield from loader
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sim", type=Path, required=True, help="the renders (a sim2real dataset)")
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                             weight_decay=float(cfg.detector.optimizer.weight_decay))
     kept: dict = {}
     model.backbone.register_forward_hook(lambda module, inputs, output: kept.__setitem__("renders", output))
-    renders, photos = iter(loaders["renders"]), iter(loaders["photos"])
+    renders, photos = forever(loaders["renders"]), forever(loaders["photos"])
     no_boxes = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}
     rows = []
     for step in range(args.steps):
