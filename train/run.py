@@ -116,14 +116,18 @@ def _module(cfg: Any, model: torch.nn.Module, lr_scale: float, spec: dict,
                           detector=spec, align=align)
 
 
+def tested_photos(plan: DataPlan) -> set[Path]:
+    """The photos of every test set (resolved): never pseudo-labelled, never aligned with."""
+    return {Path(s.record.image_path).resolve() for src in [plan.test, *plan.extra_tests.values()] if src
+            for s in src.samples}
+
+
 def _aligned(cfg: Any, plan: DataPlan, name: str, parts: list[Part], model: torch.nn.Module, train: Any):
     """``align.source`` in a phase on renders: the domain classifier, and the loaders as one dict."""
     if not cfg.align.source or name not in domain_align.PHASES or all(p.real for p in parts):
         return None, train
-    tested = {Path(s.record.image_path).resolve() for src in [plan.test, *plan.extra_tests.values()] if src
-              for s in src.samples}
     batch = int(cfg.align.batch_size or cfg.data.batch_size)
-    photos = domain_align.photo_loader(cfg.align.source, tested, plan.classes, batch_size=batch,
+    photos = domain_align.photo_loader(cfg.align.source, tested_photos(plan), plan.classes, batch_size=batch,
                                        num_samples=len(train) * batch, seed=int(cfg.seed))
     log.info("align: phase %s aligns the features of its renders with %d photos of %s (weight %s)", name,
              len(photos.dataset), cfg.align.source, cfg.align.weight)
@@ -139,9 +143,8 @@ def self_train(cfg: Any, plan: DataPlan, model: torch.nn.Module, masks: bool, *,
                resume: str | None, trained: dict) -> tuple[torch.nn.Module, list[dict]]:
     """``pseudo.rounds`` phases on the labelled parts plus the photos the detector itself labels."""
     p = cfg.pseudo
-    labelled = [s.record.image_path for part in plan.parts("all") for s in part.train + part.val]
-    tested = [s.record.image_path for src in [plan.test, *plan.extra_tests.values()] if src for s in src.samples]
-    records = unlabelled_records(p.source, {Path(x).resolve() for x in labelled + tested})
+    labelled = {Path(s.record.image_path).resolve() for part in plan.parts("all") for s in part.train + part.val}
+    records = unlabelled_records(p.source, labelled | tested_photos(plan))
     device = "cuda" if cfg.trainer.accelerator == "gpu" and torch.cuda.is_available() else "cpu"
     stats = []
     for r in range(int(p.rounds)):
