@@ -70,10 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         images, targets = augment(*next(renders))
         shots, _ = augment(next(photos)[0], [dict(no_boxes) for _ in range(cfg.data.batch_size)])
         detection = sum(model(images, targets).values())
+        rendered = kept["renders"]  # read before the photos' pass: the hook keeps every backbone output
         with running_batch_norm(model.backbone):
             features = model.backbone(model.transform(shots)[0].tensors)
         coeff = ramp(step / args.ramp_steps)
-        domain, accuracy = align(kept["renders"], features, coeff)
+        domain, accuracy = align(rendered, features, coeff)
         norms = [float(torch.sqrt(sum((g ** 2).sum() for g in grads if g is not None)))
                  for grads in (torch.autograd.grad(loss, body, retain_graph=True, allow_unused=True)
                                for loss in (detection, domain))]

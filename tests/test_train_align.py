@@ -14,6 +14,18 @@ def test_gradient_reversal_and_its_ramp():
     assert ramp(0.0) == 0.0 and 0.46 < ramp(0.1) < 0.47 and ramp(1.0) > 0.999 and ramp(2.0) == ramp(1.0)
 
 
+def test_the_classifier_reads_the_features_pattern_not_their_scale():
+    # unbounded features let the backbone win the game by growing them: the classifier's loss
+    # then rose without bound and its gradient swamped the detection losses (docs/benchmarks.md)
+    torch.manual_seed(0)
+    align = DomainAlign(16, weight=1.0)
+    features = {"0": torch.randn(2, 16, 8, 8), "1": torch.randn(2, 16, 4, 4)}
+    grown = {k: 1000.0 * f + 5.0 for k, f in features.items()}
+    for small, large in zip(align.logits(features, 1.0), align.logits(grown, 1.0)):
+        assert torch.allclose(small, large, atol=1e-4)
+    assert align.logits(features, 1.0)[0].std() > 1e-3  # the pattern still tells locations apart
+
+
 def test_the_backbone_learns_against_the_classifier_and_the_classifier_learns_with_it():
     from train.detectors import create
 

@@ -64,6 +64,13 @@ def ramp(progress: float) -> float:
     return 2.0 / (1.0 + math.exp(-10.0 * min(max(progress, 0.0), 1.0))) - 1.0
 
 
+def standardise(f: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Each location's channels to zero mean and unit variance: the classifier reads the features'
+    pattern, not their scale, so the backbone cannot fool it by growing them without bound."""
+    mean = f.mean(dim=1, keepdim=True)
+    return (f - mean) / (f.var(dim=1, keepdim=True, unbiased=False) + eps).sqrt()
+
+
 class DomainAlign(nn.Module):
     """The domain classifier, shared by the FPN levels, and its loss."""
 
@@ -74,7 +81,7 @@ class DomainAlign(nn.Module):
                                   nn.Conv2d(hidden, 1, 1))
 
     def logits(self, features: Mapping[str, torch.Tensor], coeff: float) -> list[torch.Tensor]:
-        return [self.head(reverse_grad(f, coeff)) for f in features.values()]
+        return [self.head(standardise(reverse_grad(f, coeff))) for f in features.values()]
 
     def forward(self, renders: Mapping[str, torch.Tensor], photos: Mapping[str, torch.Tensor],
                 coeff: float) -> tuple[torch.Tensor, torch.Tensor]:
