@@ -90,6 +90,9 @@ class PipelineTrainConfig:
     # mixes with renders align the detector's features on renders with those on the unlabelled real
     # photos (data.real) while they pretrain: a domain classifier behind a gradient reversal (train/align.py)
     align: bool = False
+    # refiner=camera: the refined mixes train on the renders seen through a fresh draw of the learned
+    # camera each time they are read (data.augment.camera), not on the refined set's one draw each
+    camera_on_the_fly: bool = False
     # mixing=finetune: the real-only mixes (real10, real100) train as many epochs as a fine-tuned mix
     # does in all (pretraining + fine-tuning cycles + self-training rounds; pipeline/mixing.py)
     equal_budget: bool = False

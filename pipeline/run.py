@@ -48,6 +48,7 @@ class Pipeline:
         self.group = cfg.name or f"pipeline-{fingerprint(resolved(cfg))[:8]}"
         self.timings: dict[str, float] = {}
         self.notes: list[str] = []
+        self.camera_checkpoint: str | None = None  # the camera refiner's, for train.camera_on_the_fly
         mode = resolved(cfg)["logger"]["mode"]
         self.logger_overrides = [f"logger.mode={mode}", f"logger.group={q(self.group)}"]
 
@@ -159,6 +160,16 @@ class Pipeline:
                                              f"init={q(inits[m])}"] for m in second}))
         return {name: results[name] for name in wanted + [m for m in first if m not in wanted]}
 
+    def check_camera_on_the_fly(self) -> None:
+        """``train.camera_on_the_fly`` needs the camera refiner (before any work)."""
+        if not self.cfg.train.camera_on_the_fly:
+            return
+        from pipeline.stages import compose_stage
+
+        name = compose_stage("refine", list(self.cfg.refine.overrides)).refiner.name
+        if name != "camera":
+            raise ConfigError(f"train.camera_on_the_fly needs refiner=camera in refine.overrides (the refiner is {name!r})")
+
     def real_only_budget(self, mode: str) -> list[str]:
         """``train.equal_budget``: the override that gives a real-only mix a fine-tuned mix's epochs."""
         if not self.cfg.train.equal_budget or mode != "finetune":
@@ -176,7 +187,8 @@ class Pipeline:
 
     def _mix_overrides(self, name: str, paths: dict, refined_dir: Path | None, mode: str) -> list[str]:
         mix = parse_mix(name)
-        sources = {"sim": paths["sim"], "refined": refined_dir}
+        on_the_fly = self.cfg.train.camera_on_the_fly and "refined" in mix.synthetic
+        sources = {"sim": paths["sim"], "refined": paths["sim"] if on_the_fly else refined_dir}
         # every mix gets the sim set's number of samples per epoch: equal step budgets
         epoch_size = len(DatasetReader(paths["sim"]))
         train = ",".join(q(sources[s]) for s in mix.synthetic)
@@ -191,6 +203,8 @@ class Pipeline:
             overrides.append(f"pseudo.source={q(paths['real'])}")
         if self.cfg.train.align and mix.synthetic:
             overrides.append(f"align.source={q(paths['real'])}")
+        if on_the_fly:
+            overrides.append(f"data.augment.camera={q(self.camera_checkpoint)}")
         return [*overrides, *self.logger_overrides, *self.cfg.train.overrides]
 
     def _train_runs(self, jobs: dict[str, list[str]]) -> dict[str, dict]:
@@ -231,6 +245,7 @@ class Pipeline:
         for mix in self.cfg.train.mixes:
             parse_mix(mix)  # fail on a bad mix name before any work
         check_mixing(self.cfg.train.mixing)
+        self.check_camera_on_the_fly()
         with self.timed("render"):
             paths = self.build_data()
         self.lineage("render", {}, paths)
@@ -239,6 +254,7 @@ class Pipeline:
             with self.timed("refine"):
                 refine = self.refine(paths)
             refined_dir = Path(refine["out_dir"])
+            self.camera_checkpoint = refine.get("checkpoint")
             self.lineage("refine", {"sim": paths["sim"], "real": paths["real"]}, {"refined": refined_dir})
         else:
             self.notes.append("no mix trains on refined images: the refiner was not trained")

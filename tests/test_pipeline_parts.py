@@ -221,3 +221,22 @@ def test_align_gives_the_unlabelled_photos_to_the_mixes_that_train_on_renders(tm
     assert [str(paths["real"]) in o for o in on["sim"] + on["refined+real10"]] == [True, True]
     assert on["real100"] == []  # no renders: nothing to align
     assert aligned() == {"sim": [], "refined+real10": [], "real100": []}  # off by default
+
+
+def test_camera_on_the_fly_trains_the_refined_mixes_on_the_renders_through_the_learned_camera(tmp_path):
+    from pipeline.run import Pipeline
+    from tests.test_train_common import shapes
+
+    paths = {"sim": shapes(tmp_path, "sim", num_images=3), "real": tmp_path / "photos",
+             "real_train": tmp_path / "pool", "real_test": tmp_path / "test"}
+    pipeline = Pipeline(_pipeline_cfg(f"out_dir={tmp_path / 'out'}", "train.camera_on_the_fly=true",
+                                      'refine.overrides=["refiner=camera"]'))
+    pipeline.check_camera_on_the_fly()
+    pipeline.camera_checkpoint = str(tmp_path / "last.ckpt")
+    for mix, camera in (("refined+real10", True), ("refined", True), ("sim", False), ("real100", False)):
+        overrides = pipeline._mix_overrides(mix, paths, tmp_path / "refined", "finetune")
+        assert [o for o in overrides if o.startswith("data.augment.camera=")] == (
+            [f"data.augment.camera='{tmp_path / 'last.ckpt'}'"] if camera else []), mix
+        assert not any(str(tmp_path / "refined") in o for o in overrides)  # the renders, not the refined set
+    with pytest.raises(ConfigError, match="train.camera_on_the_fly needs refiner=camera"):
+        Pipeline(_pipeline_cfg(f"out_dir={tmp_path / 'out'}", "train.camera_on_the_fly=true")).check_camera_on_the_fly()

@@ -64,6 +64,10 @@ class AugmentConfig:
     noise: float = 0.3
     min_box_size: float = 2.0  # pixels: boxes narrower after the transform are dropped
     min_visibility: float = 0.3  # boxes keeping less of their area inside the image are dropped
+    # a camera refiner's checkpoint: renders (not photos) are seen through a fresh draw of its learned
+    # camera, with probability camera_p, each time they are read (train/camera_augment.py)
+    camera: Optional[str] = None
+    camera_p: float = 1.0
 
 
 @dataclass

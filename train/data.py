@@ -8,7 +8,7 @@ cheaper than holding thousands in memory).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -44,11 +44,12 @@ class DetectionDataset(Dataset):
     """
 
     def __init__(self, samples: Sequence[Sample], classes: Sequence[str], *, with_masks: bool = False,
-                 scoring: bool = False) -> None:
+                 scoring: bool = False, transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
         self.samples = list(samples)
         self.index = {name: i + 1 for i, name in enumerate(classes)}
         self.with_masks = with_masks
         self.scoring = scoring
+        self.transform = transform  # image -> image, pixels only (e.g. the learned camera: train/camera_augment.py)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -73,6 +74,8 @@ class DetectionDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, dict]:
         rgb = read_rgb(self.samples[i].record.image_path)
         image = torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0)  # copy: decoded arrays are read-only
+        if self.transform is not None:
+            image = self.transform(image)
         return image, self.target(i, rgb.shape[0], rgb.shape[1])
 
 

@@ -22,7 +22,9 @@ from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.tracking import finish, lightning_logger
 from train import plots, report
 from train import align as domain_align
+from train import camera_augment
 from train.augment import DetectionAugment
+from train.camera_augment import CameraAugment, load_camera
 from train.data import DetectionDataset, eval_loader, train_loader
 from train.checkpoint import detector_spec
 from train.detectors import create as create_detector, needs_masks
@@ -55,6 +57,7 @@ def _check(cfg: Any) -> None:
         raise ConfigError(f"data.val_fraction must lie in [0, 1), got {cfg.data.val_fraction}")
     check_pseudo(cfg)
     domain_align.check(cfg)
+    camera_augment.check(cfg)
     if not 0.0 <= cfg.finetune.synthetic_share < 1.0:
         raise ConfigError(f"finetune.synthetic_share must lie in [0, 1), got {cfg.finetune.synthetic_share}")
     if cfg.finetune.cycles < 1:
@@ -98,13 +101,21 @@ def _part_weights(parts: list[Part]) -> list[float] | None:
 
 
 def _loaders(cfg: Any, plan: DataPlan, parts: list[Part], weights: list[float] | None, masks: bool):
-    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks) for p in parts]
+    camera = renders_camera(cfg)
+    train_sets = [DetectionDataset(p.train, plan.classes, with_masks=masks,
+                                   transform=camera if any(p is s for s in plan.synthetic) else None) for p in parts]
     train = train_loader(train_sets, weights, batch_size=cfg.data.batch_size, num_workers=cfg.data.num_workers,
                          seed=cfg.seed, epoch_size=cfg.data.epoch_size)
     val_samples = [s for p in parts for s in p.val]
     val = eval_loader(DetectionDataset(val_samples, plan.classes, with_masks=False, scoring=True),
                       batch_size=cfg.data.eval_batch_size) if val_samples else None
     return train, val
+
+
+def renders_camera(cfg: Any) -> CameraAugment | None:
+    """``data.augment.camera``: the learned camera the renders' parts are read through, if any."""
+    a = cfg.data.augment
+    return CameraAugment(load_camera(a.camera), a.camera_p) if a.enabled and a.camera else None
 
 
 def _module(cfg: Any, model: torch.nn.Module, lr_scale: float, spec: dict,
