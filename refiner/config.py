@@ -180,7 +180,7 @@ class CameraConfig(RefinerConfig):
     name: str = "camera"
     init_spread: float = 0.05  # initial per-image spread of every camera parameter
     blur_radius: int = 3  # Gaussian kernel is 2r+1 pixels wide
-    stats: float = 1.0  # weight of matching real image statistics (refiner/learned_camera.py)
+    stats: float = 1.0  # weight of matching real image statistics (sim2real/learned_camera.py)
     # translation and cutout hide camera statistics from the discriminator (docs/refiner.md)
     diffaug: DiffAugConfig = field(default_factory=lambda: DiffAugConfig(enabled=False))
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr_g=1e-2))  # 20 scalars, not a network

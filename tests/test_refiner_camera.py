@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from refiner.learned_camera import CameraModel, statistics_loss
+from sim2real.learned_camera import CameraModel, statistics_loss
 from refiner.models import create as create_refiner
 
 

@@ -1,6 +1,6 @@
 """The learned camera as on-the-fly augmentation (``data.augment.camera``).
 
-A ``camera`` refiner (refiner/learned_camera.py) learns from unlabelled photos a distribution
+A ``camera`` refiner (sim2real/learned_camera.py) learns from unlabelled photos a distribution
 over blur, white balance, exposure, sensor noise, tone curve and saturation. Refine-apply draws
 one camera per render, once: the refined set. Here the detector's training draws a fresh camera
 from that distribution each time it reads a render, so it sees every render through many
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from refiner.learned_camera import CameraModel
+from sim2real.learned_camera import CameraModel
 from sim2real.errors import ConfigError
 
 _KEYS = ("mean", "log_spread")

@@ -1,4 +1,4 @@
-"""Camera refiner: a learned differentiable camera (refiner/learned_camera.py) against a PatchGAN.
+"""Camera refiner: a learned differentiable camera (sim2real/learned_camera.py) against a PatchGAN.
 
 Where the GAN refiners learn a network that may repaint anything, this one can only change
 what a camera changes (blur, colour, noise, tone), so labels hold by construction. Its
@@ -14,7 +14,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from refiner.learned_camera import CameraModel, statistics_loss
+from sim2real.learned_camera import CameraModel, statistics_loss
 from refiner.models.base import Phase, Refiner
 from refiner.config import CameraConfig
 from refiner.registry import register
