@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from sim2real.learned_camera import CameraModel
 from sim2real.errors import ConfigError
+from sim2real.learned_camera import CameraModel
 
 _KEYS = ("mean", "log_spread")
 
