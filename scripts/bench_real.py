@@ -2,6 +2,7 @@
 
     python scripts/bench_real.py lmo --seeds 0 1 2 [--root ../shared/real/lmo] [--out runs/bench_lmo] \
         [-- extra sim2real overrides]
+    python scripts/bench_real.py builtin --seeds 0 1 2   # plain ``sim2real``: the built-in proxy-real domain
 
 Every seed runs the whole pipeline into ``<out>/seed<k>`` with ``data_dir=<out>/data`` (or ``--data``; the
 renders, the imported photos and the split are made once; ``seed`` is the refiner's and the
@@ -28,8 +29,9 @@ CLAIMS = {  # name: (left - right >= margin), all in mAP50
 }
 
 
-def run_seed(name: str, root: Path, out: Path, data: Path, seed: int, extra: list[str]) -> float:
-    command = [str(Path(sys.executable).parent / "sim2real"), f"experiment=real_{name}", f"data.root={root}",
+def run_seed(name: str, root: Path | None, out: Path, data: Path, seed: int, extra: list[str]) -> float:
+    real = [f"experiment=real_{name}", f"data.root={root}"] if root is not None else []  # None: the built-in
+    command = [str(Path(sys.executable).parent / "sim2real"), *real,
                f"seed={seed}", f"out_dir={out / f'seed{seed}'}", f"data_dir={data}", *extra]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("set", choices=["cards", "lmo", "cubes"])
+    ap.add_argument("set", choices=["cards", "lmo", "cubes", "builtin"], help="builtin: plain sim2real, no photos")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--root", type=Path, help="the real set's folder (default ../shared/real/<set>)")
     ap.add_argument("--out", type=Path, help="default runs/bench_<set>")
@@ -127,21 +129,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--experiment", help="experiment config name (default real_<set>)")
     ap.add_argument("--collect", action="store_true", help="only read the finished runs")
     args = ap.parse_args(argv)
-    root = (args.root or ROOT.parent / "shared" / "real" / args.set).resolve()
+    builtin = args.set == "builtin"
+    root = None if builtin else (args.root or ROOT.parent / "shared" / "real" / args.set).resolve()
     out = (args.out or ROOT / "runs" / f"bench_{args.set}").resolve()
     data = (args.data or out / "data").resolve()
-    name = (args.experiment or f"real_{args.set}").removeprefix("real_")
+    name = "builtin" if builtin else (args.experiment or f"real_{args.set}").removeprefix("real_")
     walls: dict[int, float] = {}
     if not args.collect:
         for seed in args.seeds:
             walls[seed] = run_seed(name, root, out, data, seed, extra)
     runs = {s: json.loads((out / f"seed{s}" / "metrics.json").read_text()) for s in args.seeds
             if (out / f"seed{s}" / "metrics.json").is_file()}
-    summary = {"set": args.set, "experiment": f"real_{name}", "root": str(root), "extra": extra, **summarise(runs, walls)}
+    experiment = None if builtin else f"real_{name}"
+    summary = {"set": args.set, "experiment": experiment, "root": str(root) if root else None, "extra": extra,
+               **summarise(runs, walls)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_real.json").write_text(json.dumps(summary, indent=2))
-    print_table(f"real_{name}", summary)
-    add_to_reports(out, summary["seeds"], across_seeds_html(f"real_{name}", summary))
+    print_table(experiment or "the built-in default", summary)
+    add_to_reports(out, summary["seeds"], across_seeds_html(experiment or "the built-in default", summary))
     print(f"\nwritten {out / 'bench_real.json'}")
     return 0
 
