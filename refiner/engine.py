@@ -13,6 +13,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import RichProgressBar
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
 
@@ -183,6 +184,14 @@ class RefinerModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.step = int(checkpoint.get("refiner_step", 0))
+
+
+class StepsProgressBar(RichProgressBar):
+    """Lightning's bar, titled by refiner steps: a refiner has no epoch count (it read "Epoch 1/-2")."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        module = self.trainer.lightning_module
+        return f"refiner, {module.max_steps} steps (pass {current_epoch + 1} over the crops)"
 
 
 class StepCheckpoint(pl.Callback):

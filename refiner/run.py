@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from refiner.apply import apply_refiner, read_refined
 from refiner.data import CropPairs, SimData, check_channels, load_real, load_sim
-from refiner.engine import RefinerModule, StepCheckpoint, make_strategy
+from refiner.engine import RefinerModule, StepCheckpoint, StepsProgressBar, make_strategy
 from refiner.guard import check_outputs, record_run, run_config, run_key
 from refiner.metrics import c2st, kid, label_preservation
 from refiner.models import create as create_refiner
@@ -98,7 +98,8 @@ def _train(cfg: DictConfig, module: RefinerModule, sim: SimData, real: list[np.n
     logger = (tracking.lightning_logger(cfg.logger, config=resolved(cfg), job_type="refine", out_dir=work_dir)
               if _is_rank_zero() else False)
     ckpt_cb = StepCheckpoint(work_dir / "checkpoints", cfg.refiner.checkpoint_every_n_steps)
-    trainer = make_trainer(cfg.trainer, max_steps=-1, max_epochs=-1, logger=logger, callbacks=[ckpt_cb],
+    bar = [StepsProgressBar()] if cfg.trainer.enable_progress_bar else []
+    trainer = make_trainer(cfg.trainer, max_steps=-1, max_epochs=-1, logger=logger, callbacks=[ckpt_cb, *bar],
                            enable_checkpointing=False, default_root_dir=str(work_dir),
                            strategy=make_strategy(cfg.trainer), log_every_n_steps=min(cfg.trainer.log_every_n_steps, 50))
     trainer.fit(module, loader, ckpt_path=str(ckpt) if ckpt else None)

@@ -172,3 +172,10 @@ def test_camera_refiner_warns_about_a_batch_too_small_for_its_statistics(data, t
     with pytest.warns(UserWarning, match="broken.png"):
         run(_cfg(data, tmp_path / "refined", "evaluate=false", refiner="camera", steps=1))
     assert "data.batch_size=1 is too small" in caplog.text
+
+
+def test_progress_bar_counts_refiner_steps_not_epochs(data, tmp_path, capsys):
+    """Lightning titled the refiner's bar "Epoch 1/-2" (a refiner stops by steps, max_epochs=-1)."""
+    run(_cfg(data, tmp_path / "refined", "trainer.enable_progress_bar=true", "evaluate=false", steps=2))
+    shown = capsys.readouterr().out
+    assert "refiner, 2 steps" in shown and "/-2" not in shown
