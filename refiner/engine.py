@@ -13,9 +13,9 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import RichProgressBar
 import torch.distributed as dist
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import RichProgressBar
 
 from refiner.models.base import Refiner
 from sim2real.errors import Sim2RealError
