@@ -31,9 +31,9 @@ CLAIMS = {  # name: (left - right >= margin), all in mAP50
 }
 
 
-def run_seed(name: str, root: Path | None, out: Path, data: Path, seed: int, extra: list[str]) -> float:
-    real = [f"experiment=real_{name}", f"data.root={root}"] if root is not None else []  # None: the built-in
-    command = [str(Path(sys.executable).parent / "sim2real"), *real,
+def run_seed(sets: list[str], out: Path, data: Path, seed: int, extra: list[str]) -> float:
+    """``sets``: the overrides naming the experiment and its photos (none for the built-in domain)."""
+    command = [str(Path(sys.executable).parent / "sim2real"), *sets,
                f"seed={seed}", f"out_dir={out / f'seed{seed}'}", f"data_dir={data}", *extra]
     print("+", " ".join(command), flush=True)
     start = time.perf_counter()
@@ -135,17 +135,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--collect", action="store_true", help="only read the finished runs")
     args = ap.parse_args(argv)
     builtin = args.set == "builtin"
+    if builtin and (args.root or args.experiment):
+        ap.error("builtin runs plain sim2real: it takes no --root and no --experiment")
     root = None if builtin else (args.root or ROOT.parent / "shared" / "real" / args.set).resolve()
     out = (args.out or ROOT / "runs" / f"bench_{args.set}").resolve()
     data = (args.data or out / "data").resolve()
-    name = "builtin" if builtin else (args.experiment or f"real_{args.set}").removeprefix("real_")
+    experiment = None if builtin else "real_" + (args.experiment or args.set).removeprefix("real_")
+    sets = [] if builtin else [f"experiment={experiment}", f"data.root={root}"]
     walls: dict[int, float] = {}
     if not args.collect:
         for seed in args.seeds:
-            walls[seed] = run_seed(name, root, out, data, seed, extra)
+            walls[seed] = run_seed(sets, out, data, seed, extra)
     runs = {s: json.loads((out / f"seed{s}" / "metrics.json").read_text()) for s in args.seeds
             if (out / f"seed{s}" / "metrics.json").is_file()}
-    experiment = None if builtin else f"real_{name}"
     summary = {"set": args.set, "experiment": experiment, "root": str(root) if root else None, "extra": extra,
                **summarise(runs, walls)}
     out.mkdir(parents=True, exist_ok=True)
