@@ -44,7 +44,7 @@ def test_init_skips_the_synthetic_stage_and_starts_from_the_checkpoint(tmp_path)
     init = base["info"]["checkpoints"]["merged"]
     # no fine-tuning epoch: the detector scored must be the init detector itself
     tuned = run(compose_train(f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=1",
-                              "schedule=finetune", f"init={init}", "finetune.max_epochs=0",
+                              "schedule=finetune", f"init={init}", "finetune.max_epochs=0", "finetune.cycles=1",
                               f"out_dir={tmp_path / 'tuned'}", *common))
     assert list(tuned["info"]["checkpoints"]) == ["finetune"] and tuned["info"]["init"] == init
     for key in ("test/map50", "test/map", "test/mar_100"):
@@ -53,17 +53,21 @@ def test_init_skips_the_synthetic_stage_and_starts_from_the_checkpoint(tmp_path)
         run(compose_train(f"data.train=[{sim}]", f"init={init}", f"out_dir={tmp_path / 'bad'}", *common))
 
 
-def test_finetune_can_keep_drawing_renders(tmp_path):
+def test_finetune_keeps_drawing_renders_by_default(tmp_path):
     from train.plan import build_plan
     from train.run import _phases
 
     sim = shapes(tmp_path, "sim", num_images=8)
     real = shapes(tmp_path, "real", num_images=8, style="real", seed=2)
     common = [f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=1", "schedule=finetune"]
-    cfg = compose_train(*common, "finetune.synthetic_share=0.25")
+    default = compose_train(*common)  # the measured rule: two cycles, 30 % renders in each batch
+    phases = _phases(default, build_plan(default))
+    assert [s[0] for s in phases] == ["synthetic", "finetune", "finetune2"]
+    for name, parts, epochs, lr_scale, weights in phases[1:]:
+        assert [p.real for p in parts] == [False, True] and weights == [0.3, 0.7]
+        assert (epochs, lr_scale) == (6, 0.5)
+    cfg = compose_train(*common, "finetune.synthetic_share=0.25", "finetune.cycles=1")
     phases = _phases(cfg, build_plan(cfg))
-    assert [s[0] for s in phases] == ["synthetic", "finetune"]
-    name, parts, _, _, weights = phases[1]
-    assert [p.real for p in parts] == [False, True] and weights == [0.25, 0.75]
-    plain = compose_train(*common)
-    assert [p.real for p in _phases(plain, build_plan(plain))[1][1]] == [True]
+    assert [s[0] for s in phases] == ["synthetic", "finetune"] and phases[1][4] == [0.25, 0.75]
+    real_only = compose_train(*common, "finetune.synthetic_share=0")
+    assert [[p.real for p in s[1]] for s in _phases(real_only, build_plan(real_only))[1:]] == [[True], [True]]

@@ -64,7 +64,7 @@ def test_finetune_schedule_trains_synthetic_then_real(tmp_path):
     test = shapes(tmp_path, "test", num_images=2, style="real", seed=3)
     result = run(compose_train(f"data.train=[{sim}]", f"data.real_train={real}", "data.real_fraction=0.5",
                                f"data.test={test}", f"out_dir={tmp_path / 'run'}", "schedule=finetune",
-                               "trainer.max_epochs=1", "finetune.max_epochs=1", *ENGINE))
+                               "trainer.max_epochs=1", "finetune.max_epochs=1", "finetune.cycles=1", *ENGINE))
     assert set(result["info"]["checkpoints"]) == {"synthetic", "finetune"}
     stages = tmp_path / "run" / "checkpoints"
     assert (stages / "synthetic" / "done.json").is_file() and (stages / "finetune" / "done.json").is_file()

@@ -154,14 +154,17 @@ SlicesConfig = _keyword_field_dataclass(SlicesConfig, {"assert": (bool, False)})
 
 @dataclass
 class FinetuneConfig:
-    """``schedule=finetune``: after the synthetic run, this many epochs on the real split."""
+    """``schedule=finetune``: after the synthetic run, this many epochs on the real split.
 
-    max_epochs: int = 5  # per cycle
-    lr_scale: float = 0.3
-    synthetic_share: float = 0.0  # share of each fine-tuning batch still drawn from data.train (0: real only)
+    The defaults are the rule measured best on real photos (docs/benchmarks.md, "The fine-tuning
+    rule"): 30 % renders kept in each batch, two cycles of 6 epochs at half the learning rate."""
+
+    max_epochs: int = 6  # per cycle
+    lr_scale: float = 0.5
+    synthetic_share: float = 0.3  # share of each fine-tuning batch still drawn from data.train (0: real only)
     # cycles of max_epochs each, the warmup and cosine restarted from lr x lr_scale every time (warm
     # restarts, SGDR); a cycle starts from the previous one's best checkpoint (phases finetune, finetune2, ...)
-    cycles: int = 1
+    cycles: int = 2
 
 
 @dataclass
