@@ -148,6 +148,9 @@ def summary_rows(metrics: Mapping[str, object]) -> list[list[object]]:
             rows.append([f"{name}: sim → refined (0.5 = like real)", f"{before:.3f} → {after:.3f}"])
     if (kept := get("labels.preservation")) is not None:
         rows.append(["label preservation (1 = all kept)", f"{kept:.3f}"])
+    elif get("labels.iou_sim") == 0.0:
+        rows.append(["label preservation (1 = all kept)",
+                     "not measured: the task net found no object on the renders (IoU 0)"])
     return rows
 
 

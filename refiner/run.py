@@ -126,6 +126,9 @@ def evaluate(cfg: DictConfig, module: RefinerModule, sim: SimData, real: list[np
         lp = label_preservation(task_net, sim.images, refined, sim.semantic, sim.num_classes)
         metrics.update({"labels.preservation": lp["preservation"], "labels.iou_sim": lp["iou_sim"],
                         "labels.iou_refined": lp["iou_refined"]})
+        if not lp["iou_sim"] > 0:
+            log.warning("label preservation not measured: the task net found no object on the renders "
+                        "(IoU %s); more refiner.task_net.steps may help", lp["iou_sim"])
     else:
         metrics["labels.preservation"] = float("nan")
     if m.kid_weights:

@@ -69,6 +69,8 @@ def test_summary_rows_put_refinement_against_the_in_domain_ceiling():
     assert not any(k.startswith("stats_c2st") for k in rows)  # NaN: left out
     assert rows["label preservation (1 = all kept)"] == "0.980"
     assert summary_rows({"detector.sim.map50": 0.1}) == []  # on user data without real100 or refined
+    unmeasured = dict(summary_rows({"labels.preservation": float("nan"), "labels.iou_sim": 0.0}))
+    assert unmeasured["label preservation (1 = all kept)"].startswith("not measured")
 
 
 def test_camera_rows_pair_each_effect_with_its_spread():
