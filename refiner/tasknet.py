@@ -100,16 +100,17 @@ def _crop_origin(sem: np.ndarray, c: int, on_object: bool, gen: torch.Generator)
 
 def train_task_net(images: list[np.ndarray], semantic: list[np.ndarray], num_classes: int, *,
                    width: int = 16, steps: int = 300, lr: float = 3e-3, batch_size: int = 8, crop: int = 64,
-                   augment: bool = True, seed: int = 0, object_crops: float = 0.5) -> TinySegmenter:
+                   augment: bool = True, seed: int = 0, object_crops: float = 0.5,
+                   balanced: bool = True) -> TinySegmenter:
     """Train on random crops of the sim set, ``object_crops`` of them holding an object, with
-    class-balanced cross-entropy (small objects); returns the network frozen in eval mode."""
+    rare classes up-weighted (``balanced``); returns the network frozen in eval mode."""
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     net = TinySegmenter(num_classes, width)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(1, steps))
     aug = photometric() if augment else nn.Identity()
-    weights = class_weights(semantic, num_classes)
+    weights = class_weights(semantic, num_classes) if balanced else None
     net.train()
     loss = torch.zeros(())
     for step in range(steps):
