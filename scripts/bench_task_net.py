@@ -20,6 +20,7 @@ from refiner.config import TaskNetConfig
 from refiner.data import load_sim
 from refiner.metrics import label_preservation
 from refiner.tasknet import class_weights, train_task_net
+from bench_real import mean_sd  # scripts/ is on the path when run as a script
 
 RULES = {"plain": dict(object_crops=0.0, balanced=False), "current": dict(object_crops=0.5, balanced=True)}
 
@@ -47,12 +48,11 @@ def main() -> int:
                                      batch_size=t.batch_size, crop=t.crop, augment=t.photometric_aug, seed=seed, **kw)
                 ious.append(label_preservation(net, sim.images[:n], sim.images[:n], sim.semantic[:n],
                                                sim.num_classes)["iou_sim"])
-            row[rule] = {"iou_mean": round(statistics.fmean(ious), 4), "iou_sd": round(statistics.pstdev(ious), 4),
-                         "values": [round(v, 4) for v in ious]}
+            row[rule] = mean_sd(ious)
         result[str(path)] = row
         print(f"{path}: objects {fg:.1%} of the pixels, weights {row['class_weights']}; IoU plain "
-              f"{row['plain']['iou_mean']:.3f} ± {row['plain']['iou_sd']:.3f}, current "
-              f"{row['current']['iou_mean']:.3f} ± {row['current']['iou_sd']:.3f}", flush=True)
+              f"{row['plain']['mean']:.3f} ± {row['plain']['sd']:.3f}, current "
+              f"{row['current']['mean']:.3f} ± {row['current']['sd']:.3f}", flush=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"written {args.out}")
     return 0
